@@ -147,6 +147,13 @@ public struct JSONRPCMessage: Sendable {
     /// `params._meta.progressToken`.
     public var progressTokenRange: Range<Int>? { meta("progressToken") }
 
+    /// The members of the object at `range` (a range this message reported), for rewriting nested fields such as
+    /// `params.ref.name`. Empty when the value there is not an object.
+    public func members(at range: Range<Int>) -> [JSONMember] {
+        guard bytes[range.lowerBound] == UInt8(ascii: "{") else { return [] }
+        return JSONParser.validMembers(of: bytes, at: range)
+    }
+
     public var params: JSONValue? { paramsRange.map { JSONParser.value(in: bytes, at: $0) } }
     public var result: JSONValue? { resultRange.map { JSONParser.value(in: bytes, at: $0) } }
     public var error: JSONValue? { errorRange.map { JSONParser.value(in: bytes, at: $0) } }

@@ -1,0 +1,269 @@
+import Foundation
+import GatewayWire
+
+extension GatewayConfiguration {
+    /// Decodes a configuration document (after ``EnvironmentExpansion``) over the defaults. Accepts the
+    /// `mcpServers` (Claude Desktop / Cursor / VS Code) shape and the full `servers` (alias `templates`) shape,
+    /// alone or together.
+    public init(document: JSONValue) throws(ConfigurationError) {
+        self.init()
+        var root = try ConfigurationReader(document, path: "")
+        if var listen = try root.object("listen") {
+            self.listen.host = try listen.nonEmptyString("host") ?? self.listen.host
+            self.listen.port = try listen.int("port", in: 0...65_535) ?? self.listen.port
+            try listen.finish()
+        }
+        database = try root.nonEmptyString("database")
+        if let level = try root.string("logLevel") {
+            guard Self.logLevels.contains(level.lowercased()) else {
+                throw ConfigurationError(path: "logLevel", "must be one of \(Self.logLevels.joined(separator: ", "))")
+            }
+            logLevel = level.lowercased()
+        }
+        if let format = try root.string("logFormat") {
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw ConfigurationError(path: "logFormat", "must be text or json")
+            }
+            logFormat = parsed
+        }
+        if var naming = try root.object("naming") {
+            if let separator = try naming.nonEmptyString("separator") {
+                guard separator.allSatisfy({ Self.nameCharacters.contains($0) }) else {
+                    throw ConfigurationError(path: "naming.separator", "may only use letters, digits, '_', '-' and '.'")
+                }
+                self.naming.separator = separator
+            }
+            self.naming.maxLength = try naming.int("maxLength", in: 16...128) ?? self.naming.maxLength
+            try naming.finish()
+        }
+
+        var servers: [ServerConfiguration] = []
+        if var section = try root.object("mcpServers") {
+            for name in section.keys {
+                guard var entry = try section.object(name) else { continue }
+                if let server = try Self.decodeServer(name: name, from: &entry) { servers.append(server) }
+            }
+        }
+        for sectionName in ["servers", "templates"] {
+            guard var section = try root.object(sectionName) else { continue }
+            for name in section.keys {
+                guard var entry = try section.object(name) else { continue }
+                if let server = try Self.decodeServer(name: name, from: &entry) { servers.append(server) }
+            }
+        }
+        self.servers = servers
+        try validateServers()
+
+        if var cors = try root.object("cors") {
+            let enabled = try cors.bool("enabled") ?? true
+            let origins = try cors.stringArray("origins") ?? []
+            for (index, origin) in origins.enumerated() where origin != "*" && URL(string: origin)?.host == nil {
+                throw ConfigurationError(
+                    path: "cors.origins[\(index)]", "expected an origin such as https://app.example.com")
+            }
+            if enabled { self.origins.allowed = origins }
+            try cors.finish()
+        }
+        if var limits = try root.object("limits") {
+            self.limits.maxRequestBodyBytes =
+                try limits.int("maxRequestBodyBytes", in: 1024...(256 * 1024 * 1024)) ?? self.limits.maxRequestBodyBytes
+            self.limits.maxUpstreamMessageBytes =
+                try limits.int("maxUpstreamMessageBytes", in: 1024...(1024 * 1024 * 1024))
+                ?? self.limits.maxUpstreamMessageBytes
+            self.limits.maxSessions = try limits.int("maxSessions", in: 1...10_000_000) ?? self.limits.maxSessions
+            try limits.finish()
+        }
+        if var session = try root.object("session") {
+            self.session.secret = try session.nonEmptyString("secret")
+            self.session.idleTimeout = try session.duration("maxAge") ?? self.session.idleTimeout
+            try session.finish()
+        }
+        try decodeInactiveSections(&root)
+        try root.finish()
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+    /// Sections of the product contract that this version validates but does not act on yet.
+    private mutating func decodeInactiveSections(_ root: inout ConfigurationReader) throws(ConfigurationError) {
+        if var rateLimit = try root.object("rateLimit") {
+            let enabled = try rateLimit.bool("enabled") ?? false
+            _ = try rateLimit.int("max", in: 1...1_000_000_000)
+            _ = try rateLimit.duration("window")
+            try rateLimit.finish()
+            if enabled { notices.append("rateLimit is accepted but not enforced in this version") }
+        }
+        if var webUI = try root.object("webUI") {
+            if var listen = try webUI.object("listen") {
+                _ = try listen.nonEmptyString("host")
+                _ = try listen.int("port", in: 0...65_535)
+                try listen.finish()
+            }
+            _ = try webUI.nonEmptyString("prefix")
+            _ = try webUI.nonEmptyString("jwtSecret")
+            _ = try webUI.duration("ttl")
+            try webUI.finish()
+            notices.append("webUI is accepted but the web-UI gateway is not part of this version")
+        }
+        if let pinning = try root.string("toolPinning") {
+            guard ["off", "warn", "enforce"].contains(pinning) else {
+                throw ConfigurationError(path: "toolPinning", "must be off, warn or enforce")
+            }
+            if pinning != "off" { notices.append("toolPinning is accepted but not applied in this version") }
+        }
+        if database != nil { notices.append("database is accepted; this version keeps its state in memory") }
+    }
+
+    private func validateServers() throws(ConfigurationError) {
+        var names = Set<String>()
+        var prefixes = Set<String>()
+        for server in servers {
+            let path = "servers.\(server.name)"
+            guard names.insert(server.name).inserted else {
+                throw ConfigurationError(path: path, "a server named \"\(server.name)\" is declared twice")
+            }
+            for (label, value) in [("name", server.name), ("prefix", server.prefix)] {
+                guard !value.isEmpty, value.count <= 64, value.allSatisfy({ Self.nameCharacters.contains($0) }) else {
+                    throw ConfigurationError(
+                        path: path, "\(label) \"\(value)\" may only use letters, digits, '_', '-' and '.' (at most 64)")
+                }
+                guard !value.contains(naming.separator) else {
+                    throw ConfigurationError(
+                        path: path, "\(label) \"\(value)\" must not contain the separator \"\(naming.separator)\"")
+                }
+            }
+            guard prefixes.insert(server.prefix).inserted else {
+                throw ConfigurationError(path: "\(path).prefix", "prefix \"\(server.prefix)\" is used by two servers")
+            }
+        }
+    }
+
+    // MARK: Servers
+
+    /// One server entry, in either shape. Returns `nil` for `disabled: true`.
+    static func decodeServer(
+        name: String,
+        from entry: inout ConfigurationReader
+    ) throws(ConfigurationError) -> ServerConfiguration? {
+        let disabled = try entry.bool("disabled") ?? false
+        let prefix = try entry.nonEmptyString("prefix")
+        var instances: [UpstreamInstanceConfiguration] = []
+        if let list = entry.value("instances") {
+            guard case .array(let elements) = list, !elements.isEmpty else {
+                throw ConfigurationError(path: entry.child("instances"), "expected a non-empty list of instances")
+            }
+            for (index, element) in elements.enumerated() {
+                var reader = try ConfigurationReader(element, path: "\(entry.child("instances"))[\(index)]")
+                var instance = UpstreamInstanceConfiguration(
+                    id: try reader.nonEmptyString("id") ?? "\(name)-\(index + 1)",
+                    transport: try decodeTransport(&reader)
+                )
+                instance.weight = try reader.int("weight", in: 1...1000) ?? 1
+                reader.ignore("metadata")
+                try reader.finish()
+                instances.append(instance)
+            }
+            if entry.contains("command") || entry.contains("url") {
+                throw ConfigurationError(path: entry.path, "give either instances or command/url, not both")
+            }
+        } else {
+            instances = [UpstreamInstanceConfiguration(id: name, transport: try decodeTransport(&entry))]
+        }
+        let ids = instances.map(\.id)
+        if Set(ids).count != ids.count {
+            throw ConfigurationError(path: entry.child("instances"), "instance ids must be unique")
+        }
+
+        var server = ServerConfiguration(name: name, prefix: prefix, instances: instances)
+        server.callTimeout = try entry.duration("timeout") ?? server.callTimeout
+        if var tools = try entry.object("tools") {
+            server.tools = ToolFilter(
+                allow: try tools.stringArray("allow") ?? [], deny: try tools.stringArray("deny") ?? [])
+            try tools.finish()
+        }
+        if var balancer = try entry.object("loadBalancer") {
+            if let strategy = try balancer.string("strategy") {
+                let strategies = ["round_robin", "least_connections", "weighted", "health_based", "random"]
+                guard strategies.contains(strategy) else {
+                    throw ConfigurationError(
+                        path: balancer.child("strategy"), "must be one of \(strategies.joined(separator: ", "))")
+                }
+            }
+            _ = try balancer.duration("healthCheckInterval")
+            _ = try balancer.duration("healthTimeout")
+            _ = try balancer.int("maxRetries", in: 0...10)
+            server.callTimeout = try balancer.duration("timeout") ?? server.callTimeout
+            try balancer.finish()
+        }
+        if var pool = try entry.object("pool") {
+            let size = try pool.int("size", in: 1...64) ?? 1
+            let isolation = try pool.string("isolation") ?? "shared"
+            guard ["shared", "per-session"].contains(isolation) else {
+                throw ConfigurationError(path: pool.child("isolation"), "must be shared or per-session")
+            }
+            try pool.finish()
+            if size != 1 || isolation != "shared" {
+                throw ConfigurationError(
+                    path: pool.path, "only { size: 1, isolation: shared } is supported in this version")
+            }
+        }
+        try entry.finish()
+        return disabled ? nil : server
+    }
+
+    /// The transport keys shared by `mcpServers` entries, shorthand servers and instances.
+    static func decodeTransport(
+        _ reader: inout ConfigurationReader
+    ) throws(ConfigurationError) -> UpstreamInstanceConfiguration.Transport {
+        let type = try reader.string("type")
+        let transport = try reader.string("transport")
+        if let type, let transport, type != transport {
+            throw ConfigurationError(path: reader.child("transport"), "disagrees with type \"\(type)\"")
+        }
+        let kind = (type ?? transport)?.lowercased()
+        let command = try reader.nonEmptyString("command")
+        var url = try reader.nonEmptyString("url")
+        if url == nil { url = try reader.nonEmptyString("endpoint") }
+        switch (command, url) {
+        case (let command?, nil):
+            guard kind == nil || kind == "stdio" else {
+                throw ConfigurationError(path: reader.child("type"), "\"\(kind!)\" needs a url, not a command")
+            }
+            if reader.contains("headers") {
+                throw ConfigurationError(path: reader.child("headers"), "only applies to HTTP servers")
+            }
+            return .stdio(
+                StdioCommand(
+                    command: command,
+                    arguments: try reader.stringArray("args") ?? [],
+                    environment: try reader.stringMap("env") ?? [:],
+                    workingDirectory: try reader.nonEmptyString("cwd")
+                )
+            )
+        case (nil, let url?):
+            let endpointKind: HTTPEndpoint.Kind
+            switch kind {
+            case nil, "http", "streamable-http", "streamablehttp", "streamable_http": endpointKind = .streamableHTTP
+            case "sse": endpointKind = .sse
+            default:
+                throw ConfigurationError(
+                    path: reader.child(type != nil ? "type" : "transport"), "must be http, streamable-http or sse")
+            }
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                parsed.host?.isEmpty == false
+            else {
+                throw ConfigurationError(
+                    path: reader.child("url"), "expected an http:// or https:// URL, found \"\(url)\"")
+            }
+            for key in ["args", "env", "cwd"] where reader.contains(key) {
+                throw ConfigurationError(path: reader.child(key), "only applies to stdio servers")
+            }
+            return .http(HTTPEndpoint(url: url, headers: try reader.stringMap("headers") ?? [:], kind: endpointKind))
+        case (.some, .some):
+            throw ConfigurationError(path: reader.path, "give either command (stdio) or url (HTTP), not both")
+        case (nil, nil):
+            throw ConfigurationError(path: reader.path, "needs a command (stdio) or a url (HTTP)")
+        }
+    }
+}

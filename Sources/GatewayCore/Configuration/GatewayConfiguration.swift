@@ -1,0 +1,79 @@
+/// Everything the gateway runs from, after the file, the environment and the command line were merged and checked.
+public struct GatewayConfiguration: Sendable {
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+    public var logLevel = "info"
+    public var logFormat = LogFormat.text
+    /// `sqlite:///path` or `postgres://…`; read and validated, used once the store exists.
+    public var database: String?
+    /// Servers in the order they were declared; that order breaks ties (resource URI collisions).
+    public var servers: [ServerConfiguration] = []
+    public var naming = NamingConfiguration()
+    public var origins = OriginConfiguration()
+    public var limits = LimitsConfiguration()
+    public var session = SessionConfiguration()
+    /// Settings that were accepted and validated but have no effect in this version; reported at start-up and by
+    /// `check-config` so nothing is silently ignored.
+    public var notices: [String] = []
+
+    public init() {}
+
+    public func server(named name: String) -> ServerConfiguration? {
+        servers.first { $0.name == name }
+    }
+}
+
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+}
+
+/// How aggregated names are built: `{prefix}{separator}{name}`, at most `maxLength` characters.
+public struct NamingConfiguration: Sendable, Hashable {
+    public var separator = "__"
+    public var maxLength = 64
+
+    public init() {}
+}
+
+/// Which browser origins may call the MCP endpoints. Requests without an `Origin` header (non-browser clients)
+/// are always allowed; loopback origins are allowed unless `allowLoopback` is turned off.
+public struct OriginConfiguration: Sendable, Hashable {
+    public var allowed: [String] = []
+    public var allowLoopback = true
+
+    public init() {}
+}
+
+public struct LimitsConfiguration: Sendable, Hashable {
+    /// Largest accepted request body; larger bodies get 413 before they are read in full.
+    public var maxRequestBodyBytes = 1024 * 1024
+    /// Largest message accepted from an upstream (stdio line or HTTP body).
+    public var maxUpstreamMessageBytes = 8 * 1024 * 1024
+    /// Most client sessions held at once; beyond it `initialize` gets 503.
+    public var maxSessions = 100_000
+
+    public init() {}
+}
+
+public struct SessionConfiguration: Sendable, Hashable {
+    /// Key material for signing cursors (and, later, sessions shared between replicas). Random per process when
+    /// unset, which means cursors do not survive a restart.
+    public var secret: String?
+    /// A session unused for this long is dropped; the client then gets 404 and re-initialises.
+    public var idleTimeout: Duration = .seconds(3600)
+
+    public init() {}
+}

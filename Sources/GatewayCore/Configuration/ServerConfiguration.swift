@@ -1,0 +1,92 @@
+/// One MCP server as the gateway exposes it: a name, a prefix for aggregated names, and one or more instances.
+public struct ServerConfiguration: Sendable, Hashable {
+    public var name: String
+    /// Namespace for tool and prompt names on `/mcp`; defaults to `name`.
+    public var prefix: String
+    public var instances: [UpstreamInstanceConfiguration]
+    public var tools = ToolFilter()
+    /// Longest a request may wait without any sign of life (progress extends it up to `maxCallDuration`).
+    public var callTimeout: Duration = .seconds(60)
+    /// Hard limit for one request, progress or not.
+    public var maxCallDuration: Duration = .seconds(600)
+    /// Longest start-up (spawn and `initialize`) of one instance.
+    public var connectTimeout: Duration = .seconds(30)
+
+    public init(name: String, prefix: String? = nil, instances: [UpstreamInstanceConfiguration]) {
+        self.name = name
+        self.prefix = prefix ?? name
+        self.instances = instances
+    }
+}
+
+/// Which of a server's tools are exposed, by glob (`*`, `?`). Deny wins over allow; an empty allow list allows all.
+public struct ToolFilter: Sendable, Hashable {
+    public var allow: [String] = []
+    public var deny: [String] = []
+
+    public init(allow: [String] = [], deny: [String] = []) {
+        self.allow = allow
+        self.deny = deny
+    }
+
+    public func permits(_ tool: String) -> Bool {
+        if deny.contains(where: { GlobPattern($0).matches(tool) }) { return false }
+        return allow.isEmpty || allow.contains(where: { GlobPattern($0).matches(tool) })
+    }
+}
+
+public struct UpstreamInstanceConfiguration: Sendable, Hashable {
+    public enum Transport: Sendable, Hashable {
+        case stdio(StdioCommand)
+        case http(HTTPEndpoint)
+    }
+
+    public var id: String
+    public var transport: Transport
+    public var weight = 1
+
+    public init(id: String, transport: Transport) {
+        self.id = id
+        self.transport = transport
+    }
+}
+
+/// How to start a stdio server. The child gets exactly `environment` plus the gateway's `PATH`.
+public struct StdioCommand: Sendable, Hashable {
+    public var command: String
+    public var arguments: [String]
+    public var environment: [String: String]
+    public var workingDirectory: String?
+
+    public init(
+        command: String,
+        arguments: [String] = [],
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil
+    ) {
+        self.command = command
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+}
+
+public struct HTTPEndpoint: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// Streamable HTTP (MCP 2025-03-26 and later).
+        case streamableHTTP = "streamable-http"
+        /// The deprecated HTTP+SSE transport (MCP 2024-11-05).
+        case sse
+    }
+
+    public var url: String
+    /// Sent on every request to the server (e.g. its own API token). Never the client's credentials.
+    public var headers: [String: String]
+    public var kind: Kind
+
+    public init(url: String, headers: [String: String] = [:], kind: Kind = .streamableHTTP) {
+        self.url = url
+        self.headers = headers
+        self.kind = kind
+    }
+}

@@ -1,0 +1,188 @@
+import GatewayWire
+import Logging
+import Synchronization
+
+extension MCPRouter {
+    /// One page of a merged list.
+    ///
+    /// The first page asks every visible server for its first page, concurrently. Servers that have more are
+    /// recorded in the gateway's cursor (signed, bound to the principal and the endpoint), and the next page asks
+    /// just those for their next page. A server that fails is left out and logged; only when every server fails
+    /// does the list fail.
+    func list(_ kind: ListKind, _ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError)
+        -> [UInt8]
+    {
+        let visible = visibleServers(context)
+        var queue: [(server: UpstreamServer, cursor: JSONValue?)] = []
+        if message.param("cursor") != nil {
+            guard case .string(let cursor) = message.paramValue("cursor") else {
+                throw GatewayError(.invalidCursor, "Invalid cursor: \"cursor\" must be a string")
+            }
+            let state = try cursors.decode(cursor, principal: context.identity.principal)
+            guard state["m"]?.stringValue == kind.method, state["s"]?.stringValue == context.scope.description,
+                let entries = state["q"]?.arrayValue
+            else { throw GatewayError(.invalidCursor, "Invalid cursor") }
+            for entry in entries {
+                guard let pair = entry.arrayValue, pair.count == 2, let name = pair[0].stringValue else {
+                    throw GatewayError(.invalidCursor, "Invalid cursor")
+                }
+                if let server = visible.first(where: { $0.name == name }) { queue.append((server, pair[1])) }
+            }
+        } else {
+            for server in visible where server.declares(kind.capability) != false {
+                queue.append((server, nil))
+            }
+        }
+
+        let pages = await fetchPages(kind, queue: queue, owner: context.owner)
+        var items: [JSONValue] = []
+        var pending: [JSONValue] = []
+        var failures: [GatewayError] = []
+        for (index, entry) in queue.enumerated() {
+            switch pages[index] {
+            case .success(let result):
+                items += merge(kind, result[kind.itemsKey]?.arrayValue ?? [], from: entry.server, context: context)
+                if let next = result["nextCursor"], !next.isNull {
+                    pending.append([.string(entry.server.name), next])
+                }
+            case .failure(let error):
+                failures.append(error)
+                context.logger.warning(
+                    "server left out of merged list",
+                    metadata: [
+                        "mcp.method": "\(kind.method)", "gateway.upstream": "\(entry.server.name)", "error": "\(error)",
+                    ]
+                )
+            }
+        }
+        if !queue.isEmpty, failures.count == queue.count { throw failures[0] }
+
+        var result: JSONObject = [kind.itemsKey: .array(items)]
+        if !pending.isEmpty {
+            let state: JSONValue = [
+                "m": .string(kind.method), "s": .string(context.scope.description), "q": .array(pending),
+            ]
+            result["nextCursor"] = .string(cursors.encode(state, principal: context.identity.principal))
+        }
+        return JSONRPCMessage.encodeResponse(id: message.id!, result: .object(result))
+    }
+
+    /// Every server's page, in queue order.
+    private func fetchPages(
+        _ kind: ListKind,
+        queue: [(server: UpstreamServer, cursor: JSONValue?)],
+        owner: String
+    ) async -> [Result<JSONObject, GatewayError>] {
+        await withTaskGroup(of: (Int, Result<JSONObject, GatewayError>).self) { group in
+            for (index, entry) in queue.enumerated() {
+                group.addTask {
+                    let params: JSONValue? = entry.cursor.map { ["cursor": $0] }
+                    do throws(GatewayError) {
+                        return (
+                            index, .success(try await entry.server.fetch(kind.method, params: params, owner: owner))
+                        )
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var pages = [Result<JSONObject, GatewayError>](
+                repeating: .failure(GatewayError(.internalError, "missing page")),
+                count: queue.count
+            )
+            for await (index, page) in group { pages[index] = page }
+            return pages
+        }
+    }
+
+    /// Applies naming, filtering and policy to one server's items, and records what routing needs later.
+    func merge(_ kind: ListKind, _ items: [JSONValue], from server: UpstreamServer, context: MCPRequestContext)
+        -> [JSONValue]
+    {
+        let aggregate = context.scope == .aggregate
+        let prefix = server.configuration.prefix
+        var merged: [JSONValue] = []
+        merged.reserveCapacity(items.count)
+        var aliases: [String: String] = [:]
+        var uris: [String] = []
+        var templates: [String] = []
+        for item in items {
+            guard case .object(var object) = item else { continue }
+            switch kind {
+            case .tools, .prompts:
+                guard let name = object["name"]?.stringValue else { continue }
+                if kind == .tools {
+                    guard server.configuration.tools.permits(name),
+                        policy.allows(context.identity, server: server.name, tool: name)
+                    else { continue }
+                }
+                if aggregate {
+                    let qualified = names.qualified(prefix: prefix, name: name)
+                    if qualified != prefix + names.separator + name { aliases[qualified] = name }
+                    object["name"] = .string(qualified)
+                }
+            case .resources:
+                guard let uri = object["uri"]?.stringValue else { continue }
+                uris.append(uri)
+                if aggregate, earlierClaimant(of: uri, before: server) != nil {
+                    object["uri"] = .string(GatewayResourceURI.make(server: server.name, uri: uri))
+                }
+            case .resourceTemplates:
+                guard let template = object["uriTemplate"]?.stringValue else { continue }
+                templates.append(String(template.prefix { $0 != "{" }))
+            }
+            merged.append(.object(object))
+        }
+        server.catalog.withLock { catalog in
+            switch kind {
+            case .tools: catalog.toolAliases.merge(aliases) { _, new in new }
+            case .prompts: catalog.promptAliases.merge(aliases) { _, new in new }
+            case .resources:
+                catalog.resourceURIs.formUnion(uris)
+                catalog.knowsResources = true
+            case .resourceTemplates: catalog.templatePrefixes.formUnion(templates)
+            }
+        }
+        return merged
+    }
+
+    /// A server declared earlier that already lists `uri`; its claim wins and later servers' copies are renamed.
+    private func earlierClaimant(of uri: String, before server: UpstreamServer) -> UpstreamServer? {
+        for other in directory.servers {
+            if other === server { return nil }
+            if other.catalog.withLock({ $0.resourceURIs.contains(uri) }) { return other }
+        }
+        return nil
+    }
+}
+
+extension UpstreamServer {
+    /// Sends a request of the gateway's own and returns its result object; errors and non-objects are failures
+    /// that name this server.
+    func fetch(_ method: String, params: JSONValue?, owner: String) async throws(GatewayError) -> JSONObject {
+        let reply = try await send(.synthesized(method: method, params: params), owner: owner)
+        let bytes: [UInt8]
+        do {
+            bytes = try await reply.finalMessage()
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError.upstream(.upstreamProtocolError, server: name, "\(error)")
+        }
+        guard let message = try? JSONRPCMessage.parse(bytes) else {
+            throw GatewayError.upstream(
+                .upstreamProtocolError, server: name, "answered \(method) with invalid JSON-RPC")
+        }
+        if message.kind == .errorResponse {
+            let text = message.error?["message"]?.stringValue ?? "error"
+            throw GatewayError.upstream(
+                .upstreamRejected, server: name, "\(method) failed: \(text)",
+                details: [("error", message.error ?? .null)])
+        }
+        guard let result = message.result?.objectValue else {
+            throw GatewayError.upstream(
+                .upstreamProtocolError, server: name, "answered \(method) without a result object")
+        }
+        return result
+    }
+}

@@ -1,0 +1,190 @@
+import GatewayWire
+import Logging
+
+/// Routes client messages to upstream servers and merges what must be merged.
+///
+/// Forwarded requests (`tools/call`, `prompts/get`, `resources/read`, `completion/complete`) are byte splices of the
+/// client's message: only the routed name or URI (and, in the transport, the id and progress token) change. Lists
+/// fan out to every visible server and are merged with gateway-minted, signed cursors.
+public final class MCPRouter: Sendable {
+    public let directory: UpstreamDirectory
+    public let sessions: SessionRegistry
+    let names: QualifiedNames
+    let cursors: CursorCodec
+    let policy: any AccessPolicy
+    let gatewayVersion: String
+
+    public init(
+        directory: UpstreamDirectory,
+        sessions: SessionRegistry,
+        names: QualifiedNames,
+        cursors: CursorCodec,
+        policy: any AccessPolicy,
+        gatewayVersion: String
+    ) {
+        self.directory = directory
+        self.sessions = sessions
+        self.names = names
+        self.cursors = cursors
+        self.policy = policy
+        self.gatewayVersion = gatewayVersion
+    }
+
+    /// Answers one request. Never throws: failures become JSON-RPC errors carrying the client's id.
+    public func handle(_ message: JSONRPCMessage, context: MCPRequestContext) async -> MCPReply {
+        guard let id = message.id, let method = message.method else {
+            return .response(
+                GatewayError(.invalidRequest, "Invalid Request: expected a request").jsonRPCResponse(id: message.id))
+        }
+        do throws(GatewayError) {
+            switch method {
+            case "ping":
+                return .response(JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8)))
+            case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+                return .response(try await list(ListKind(method: method)!, message, context: context))
+            case "tools/call":
+                return try await callTool(message, context: context)
+            case "prompts/get":
+                return try await getPrompt(message, context: context)
+            case "resources/read", "resources/subscribe", "resources/unsubscribe":
+                return try await forwardResourceRequest(message, context: context)
+            case "completion/complete":
+                return try await complete(message, context: context)
+            case "logging/setLevel":
+                return .response(try setLogLevel(message, context: context))
+            case "initialize":
+                throw GatewayError(
+                    .invalidRequest, "Invalid Request: initialize is only valid as the first request of a session")
+            default:
+                throw GatewayError(.methodNotFound, "Method not found: \(method)")
+            }
+        } catch {
+            let level: Logger.Level = error.jsonRPCCode == JSONRPCErrorCode.internalError ? .warning : .debug
+            context.logger.log(
+                level: level, "request failed", metadata: ["mcp.method": "\(method)", "error": "\(error)"])
+            return .response(error.jsonRPCResponse(id: id))
+        }
+    }
+
+    /// Handles a client notification (or a client's response to a server request, which is not relayed yet).
+    public func handleNotification(_ message: JSONRPCMessage, context: MCPRequestContext) async {
+        switch message.method {
+        case "notifications/cancelled":
+            guard let requestID = message.param("requestId").map({ message.slice($0) }) else { return }
+            let clientID = JSONRPCID(lexeme: requestID, kind: requestID.first == UInt8(ascii: "\"") ? .string : .number)
+            for server in visibleServers(context) {
+                await server.cancel(owner: context.owner, clientID: clientID)
+            }
+        default:
+            // notifications/initialized, roots/list_changed and responses need no action yet.
+            break
+        }
+    }
+
+    // MARK: Forwarded requests
+
+    func callTool(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
+        guard let name = message.paramString("name") else {
+            throw GatewayError(.invalidParams, "Invalid params: \"name\" must be a string")
+        }
+        let (server, tool) = try await resolve(.tool, name: name, context: context)
+        guard server.configuration.tools.permits(tool), policy.allows(context.identity, server: server.name, tool: tool)
+        else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
+        return try await server.send(
+            .forward(message, edits: rename(message.param("name"), from: name, to: tool)),
+            owner: context.owner
+        )
+    }
+
+    func getPrompt(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
+        guard let name = message.paramString("name") else {
+            throw GatewayError(.invalidParams, "Invalid params: \"name\" must be a string")
+        }
+        let (server, prompt) = try await resolve(.prompt, name: name, context: context)
+        return try await server.send(
+            .forward(message, edits: rename(message.param("name"), from: name, to: prompt)),
+            owner: context.owner
+        )
+    }
+
+    func forwardResourceRequest(
+        _ message: JSONRPCMessage,
+        context: MCPRequestContext
+    ) async throws(GatewayError) -> MCPReply {
+        guard let uri = message.paramString("uri") else {
+            throw GatewayError(.invalidParams, "Invalid params: \"uri\" must be a string")
+        }
+        let (server, original) = try await resolveResource(uri, context: context)
+        let reply = try await server.send(
+            .forward(message, edits: rename(message.param("uri"), from: uri, to: original)),
+            owner: context.owner
+        )
+        if case .response(let bytes) = reply, let answer = try? JSONRPCMessage.parse(bytes), answer.kind == .response {
+            switch message.method {
+            case "resources/subscribe": context.session?.subscribe(uri)
+            case "resources/unsubscribe": context.session?.unsubscribe(uri)
+            default: break
+            }
+        }
+        return reply
+    }
+
+    func complete(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
+        guard let refRange = message.param("ref"), let ref = message.paramValue("ref")?.objectValue else {
+            throw GatewayError(.invalidParams, "Invalid params: \"ref\" must be an object")
+        }
+        let members = message.members(at: refRange)
+        func range(_ key: String) -> Range<Int>? { members.first { $0.key == key }?.value }
+        switch ref["type"]?.stringValue {
+        case "ref/prompt":
+            guard let name = ref["name"]?.stringValue else {
+                throw GatewayError(.invalidParams, "Invalid params: \"ref.name\" must be a string")
+            }
+            let (server, prompt) = try await resolve(.prompt, name: name, context: context)
+            return try await server.send(
+                .forward(message, edits: rename(range("name"), from: name, to: prompt)),
+                owner: context.owner
+            )
+        case "ref/resource":
+            guard let uri = ref["uri"]?.stringValue else {
+                throw GatewayError(.invalidParams, "Invalid params: \"ref.uri\" must be a string")
+            }
+            let (server, original) = try await resolveResource(uri, context: context)
+            return try await server.send(
+                .forward(message, edits: rename(range("uri"), from: uri, to: original)),
+                owner: context.owner
+            )
+        default:
+            throw GatewayError(.invalidParams, "Invalid params: \"ref.type\" must be ref/prompt or ref/resource")
+        }
+    }
+
+    func setLogLevel(_ message: JSONRPCMessage, context: MCPRequestContext) throws(GatewayError) -> [UInt8] {
+        guard let text = message.paramString("level"), let level = LogLevel(rawValue: text) else {
+            throw GatewayError(
+                .invalidParams,
+                "Invalid params: \"level\" must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        context.session?.logLevel = level
+        return JSONRPCMessage.encodeResponse(id: message.id!, result: Array("{}".utf8))
+    }
+
+    /// The edit that puts `new` where `old` stood, or none when they are equal.
+    private func rename(_ range: Range<Int>?, from old: String, to new: String) -> [ByteEdit] {
+        guard let range, old != new else { return [] }
+        return [ByteEdit(range: range, replacement: JSONValue.quoted(new))]
+    }
+
+    // MARK: Visibility
+
+    /// The servers the request may reach: the endpoint's scope, filtered by policy, in declaration order.
+    func visibleServers(_ context: MCPRequestContext) -> [UpstreamServer] {
+        let scoped: [UpstreamServer] =
+            switch context.scope {
+            case .aggregate: directory.servers
+            case .server(let name): directory.server(named: name).map { [$0] } ?? []
+            }
+        return scoped.filter { policy.allows(context.identity, server: $0.name) }
+    }
+}

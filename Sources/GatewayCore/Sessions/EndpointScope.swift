@@ -1,0 +1,13 @@
+/// Which servers an endpoint shows: all of them with namespaced names (`/mcp`), or one with its own names
+/// (`/mcp/{server}`).
+public enum EndpointScope: Sendable, Hashable, CustomStringConvertible {
+    case aggregate
+    case server(String)
+
+    public var description: String {
+        switch self {
+        case .aggregate: "*"
+        case .server(let name): name
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import GatewayWire
+import Synchronization
+
+/// Requests in flight on one multiplexed upstream connection (a stdio process), keyed by the id the gateway minted.
+///
+/// A call resolves on its first event: the response (the common case: one continuation, no stream) or a
+/// notification for it, which turns the call into a stream that ends with the response. Every effect (resuming a
+/// continuation, yielding, finishing) runs outside the lock, so stream termination handlers may call back in.
+public final class PendingCalls: Sendable {
+    private enum Phase {
+        case awaitingFirst(CheckedContinuation<MCPReply, any Error>)
+        case streaming(AsyncThrowingStream<[UInt8], any Error>.Continuation)
+    }
+
+    private struct Entry {
+        var phase: Phase
+        let request: UpstreamRequest
+        var idleDeadline: ContinuousClock.Instant
+        let hardDeadline: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var nextID = 1
+        var entries: [Int: Entry] = [:]
+        /// Set while the connection is down: new calls fail with it at once.
+        var closedWith: GatewayError?
+    }
+
+    private enum Effect {
+        case none
+        case resume(CheckedContinuation<MCPReply, any Error>, Result<MCPReply, GatewayError>)
+        case yield(AsyncThrowingStream<[UInt8], any Error>.Continuation, [UInt8], finish: Bool)
+        case fail(Phase, GatewayError)
+
+        func perform() {
+            switch self {
+            case .none: break
+            case .resume(let continuation, let result): continuation.resume(with: result.mapError { $0 as any Error })
+            case .yield(let continuation, let bytes, let finish):
+                continuation.yield(bytes)
+                if finish { continuation.finish() }
+            case .fail(.awaitingFirst(let continuation), let error): continuation.resume(throwing: error)
+            case .fail(.streaming(let continuation), let error): continuation.finish(throwing: error)
+            }
+        }
+    }
+
+    private let state: Mutex<State>
+    /// Called with the upstream id of a call whose client went away before the answer, so the transport can send
+    /// `notifications/cancelled` upstream.
+    private let abandoned: Mutex<(@Sendable (Int) -> Void)?> = Mutex(nil)
+    /// Notifications buffered per streaming call before the oldest are dropped (the response is never dropped).
+    let streamCapacity: Int
+
+    public init(streamCapacity: Int = 256, closedWith error: GatewayError? = nil) {
+        self.streamCapacity = streamCapacity
+        self.state = Mutex(State(closedWith: error))
+    }
+
+    public func onAbandoned(_ handler: @escaping @Sendable (Int) -> Void) {
+        abandoned.withLock { $0 = handler }
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    // MARK: Calls
+
+    /// Registers a call and hands its encoded bytes to `write`; returns when the first message for it arrives.
+    /// If the calling task is cancelled, the call is dropped and reported as abandoned.
+    public func call(
+        _ request: UpstreamRequest,
+        now: ContinuousClock.Instant = .now,
+        write: @Sendable (_ bytes: [UInt8]) -> Bool
+    ) async throws(GatewayError) -> MCPReply {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MCPReply, any Error>) in
+                    let refusal: GatewayError? = state.withLock { state in
+                        if let error = state.closedWith { return error }
+                        state.entries[id] = Entry(
+                            phase: .awaitingFirst(continuation),
+                            request: request,
+                            idleDeadline: now + request.idleTimeout,
+                            hardDeadline: now + request.maxDuration
+                        )
+                        return nil
+                    }
+                    if let refusal {
+                        continuation.resume(throwing: refusal)
+                    } else if Task.isCancelled {
+                        abandon(id)
+                    } else if !write(request.encoded(upstreamID: id)) {
+                        fail(id, GatewayError(.upstreamUnavailable, "the connection is closing"))
+                    }
+                }
+            } onCancel: {
+                abandon(id)
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError(.internalError, "request cancelled")
+        }
+    }
+
+    /// Routes a message the upstream sent. Returns `false` when it belongs to no call in flight (a late or
+    /// unknown response, or a notification not tied to a request), leaving it to the caller.
+    @discardableResult
+    public func deliver(_ message: JSONRPCMessage, now: ContinuousClock.Instant = .now) -> Bool {
+        let effect: Effect? = state.withLock { state in
+            switch message.kind {
+            case .response, .errorResponse:
+                guard let id = message.id?.intValue, let entry = state.entries.removeValue(forKey: id) else {
+                    return nil
+                }
+                let bytes = entry.request.restoring(message)
+                switch entry.phase {
+                case .awaitingFirst(let continuation): return .resume(continuation, .success(.response(bytes)))
+                case .streaming(let continuation): return .yield(continuation, bytes, finish: true)
+                }
+            case .notification where message.method == "notifications/progress":
+                guard let token = message.param("progressToken"),
+                    let id = Int(String(decoding: message.bytes[token], as: UTF8.self)),
+                    var entry = state.entries[id]
+                else { return nil }
+                entry.idleDeadline = min(now + entry.request.idleTimeout, entry.hardDeadline)
+                let bytes = entry.request.restoring(message)
+                switch entry.phase {
+                case .awaitingFirst(let continuation):
+                    let (stream, streamContinuation) = AsyncThrowingStream.makeStream(
+                        of: [UInt8].self,
+                        throwing: (any Error).self,
+                        bufferingPolicy: .bufferingNewest(streamCapacity)
+                    )
+                    streamContinuation.onTermination = { [weak self] termination in
+                        if case .cancelled = termination { self?.abandon(id) }
+                    }
+                    entry.phase = .streaming(streamContinuation)
+                    state.entries[id] = entry
+                    return .resume(continuation, .success(.stream(first: bytes, rest: stream)))
+                case .streaming(let continuation):
+                    state.entries[id] = entry
+                    return .yield(continuation, bytes, finish: false)
+                }
+            default:
+                return nil
+            }
+        }
+        effect?.perform()
+        return effect != nil
+    }
+
+    /// Fails one call (timeout, write failure); returns whether it was still in flight.
+    @discardableResult
+    public func fail(_ id: Int, _ error: GatewayError) -> Bool {
+        let entry = state.withLock { $0.entries.removeValue(forKey: id) }
+        if let entry { Effect.fail(entry.phase, error).perform() }
+        return entry != nil
+    }
+
+    /// Fails every call in flight. With `close`, new calls fail with the same error until ``reopen()``.
+    public func failAll(_ error: GatewayError, close: Bool) {
+        let entries = state.withLock { state in
+            if close { state.closedWith = error }
+            defer { state.entries.removeAll() }
+            return Array(state.entries.values)
+        }
+        for entry in entries { Effect.fail(entry.phase, error).perform() }
+    }
+
+    /// Accepts new calls again (the connection is back).
+    public func reopen() {
+        state.withLock { $0.closedWith = nil }
+    }
+
+    /// Cancels the call `clientID` of `owner` (a client's `notifications/cancelled`); returns its upstream id.
+    public func cancel(owner: String, clientID: JSONRPCID) -> Int? {
+        let match = state.withLock { state -> (Int, Entry)? in
+            guard
+                let id = state.entries.first(where: {
+                    $0.value.request.owner == owner && $0.value.request.clientID == clientID
+                })?.key
+            else { return nil }
+            return state.entries.removeValue(forKey: id).map { (id, $0) }
+        }
+        guard let (id, entry) = match else { return nil }
+        Effect.fail(entry.phase, GatewayError(.internalError, "request cancelled by the client")).perform()
+        return id
+    }
+
+    /// Fails calls whose deadline has passed and returns their upstream ids (to cancel them upstream).
+    public func expire(
+        now: ContinuousClock.Instant = .now,
+        error: (UpstreamRequest, _ hard: Bool) -> GatewayError
+    ) -> [Int] {
+        let expired = state.withLock { state -> [(Int, Entry)] in
+            let due = state.entries.filter { $0.value.idleDeadline <= now || $0.value.hardDeadline <= now }
+            for (id, _) in due { state.entries.removeValue(forKey: id) }
+            return due.map { ($0.key, $0.value) }
+        }
+        for (_, entry) in expired {
+            Effect.fail(entry.phase, error(entry.request, entry.hardDeadline <= now)).perform()
+        }
+        return expired.map(\.0)
+    }
+
+    private func abandon(_ id: Int) {
+        guard fail(id, GatewayError(.internalError, "request cancelled by the client")) else { return }
+        abandoned.withLock { $0 }?(id)
+    }
+}

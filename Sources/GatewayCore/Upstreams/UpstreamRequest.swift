@@ -1,0 +1,76 @@
+import GatewayWire
+
+/// A request on its way to one upstream, in the client's terms until a transport encodes it.
+///
+/// Transports mint an id unique on their connection; ``encoded(upstreamID:)`` puts it in place of the client's id
+/// and of the client's progress token (so any number of clients with colliding ids and tokens can share one
+/// process), and ``restoring(_:)`` puts the client's values back into what the upstream sends for this request.
+public struct UpstreamRequest: Sendable {
+    public enum Body: Sendable {
+        /// A client's request, with the router's rewrites (e.g. the tool name without its prefix).
+        case forward(JSONRPCMessage, edits: [ByteEdit])
+        /// A request the gateway makes on its own account (list fan-out, `initialize`).
+        case synthesized(method: String, params: JSONValue?)
+    }
+
+    public let body: Body
+    /// Who sent it (a session id, or a principal for session-less requests): with the client's id, the key for
+    /// `notifications/cancelled`, since ids collide across clients.
+    public var owner: String
+    /// Longest wait without any sign of life (progress notifications extend it).
+    public var idleTimeout: Duration
+    /// Longest the request may take at all.
+    public var maxDuration: Duration
+
+    public init(_ body: Body, owner: String, idleTimeout: Duration, maxDuration: Duration) {
+        self.body = body
+        self.owner = owner
+        self.idleTimeout = idleTimeout
+        self.maxDuration = max(idleTimeout, maxDuration)
+    }
+
+    /// The client's id, for forwarded requests.
+    public var clientID: JSONRPCID? {
+        if case .forward(let message, _) = body { return message.id }
+        return nil
+    }
+
+    public var method: String {
+        switch body {
+        case .forward(let message, _): message.method ?? ""
+        case .synthesized(let method, _): method
+        }
+    }
+
+    /// The bytes to send upstream, carrying `upstreamID` as id and (if the client asked for progress) as token.
+    public func encoded(upstreamID: Int) -> [UInt8] {
+        switch body {
+        case .forward(let message, let edits):
+            var all = edits
+            if let idEdit = message.replacingID(with: JSONRPCID(upstreamID)) { all.append(idEdit) }
+            if let token = message.progressTokenRange {
+                all.append(ByteEdit(range: token, replacement: Array(String(upstreamID).utf8)))
+            }
+            return message.splicing(all)
+        case .synthesized(let method, let params):
+            return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: params)
+        }
+    }
+
+    /// A message the upstream sent for this request, with the client's id or progress token put back.
+    public func restoring(_ message: JSONRPCMessage) -> [UInt8] {
+        guard case .forward(let original, _) = body else { return message.bytes }
+        switch message.kind {
+        case .response, .errorResponse:
+            guard let id = original.id, let edit = message.replacingID(with: id) else { return message.bytes }
+            return message.splicing([edit])
+        case .notification where message.method == "notifications/progress":
+            guard let clientToken = original.progressTokenRange, let token = message.param("progressToken") else {
+                return message.bytes
+            }
+            return message.splicing([ByteEdit(range: token, replacement: original.slice(clientToken))])
+        default:
+            return message.bytes
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import GatewayWire
+import Logging
+
+/// What an upstream said about itself in its `initialize` result.
+public struct UpstreamHandshake: Sendable {
+    public let protocolVersion: String
+    public let capabilities: JSONObject
+    public let serverInfo: JSONValue?
+    public let instructions: String?
+
+    public init(result: JSONValue) {
+        protocolVersion = result["protocolVersion"]?.stringValue ?? MCPProtocolVersion.latestSessionBased
+        capabilities = result["capabilities"]?.objectValue ?? [:]
+        serverInfo = result["serverInfo"]
+        instructions = result["instructions"]?.stringValue
+    }
+}
+
+/// How one instance is doing, for health reporting and error messages.
+public enum UpstreamStatus: Sendable, Equatable {
+    case starting
+    case ready
+    /// Not usable now; the reason names what happened (exit status, stderr tail, HTTP error).
+    case down(String)
+    case stopped
+}
+
+/// A live connection to one instance of an upstream server: a supervised process or an HTTP session.
+public protocol UpstreamTransport: Sendable {
+    var instanceID: String { get }
+    var status: UpstreamStatus { get }
+    /// The handshake of the running connection, if it is up.
+    var currentHandshake: UpstreamHandshake? { get }
+
+    /// Runs the connection (spawning, reading, restarting) until the task is cancelled.
+    func run() async
+
+    /// The instance's `initialize` result, waiting up to `timeout` for it to start.
+    func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake
+
+    /// Sends a request; returns when the first message for it arrives.
+    func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply
+
+    /// Stops the request `clientID` of `owner` and tells the server (a client's `notifications/cancelled`).
+    func cancel(owner: String, clientID: JSONRPCID) async
+}
+
+/// Receives what upstreams send that is not tied to a request: list changes, resource updates, log messages.
+public struct UpstreamEvents: Sendable {
+    public var onNotification: @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void
+
+    public init(onNotification: @escaping @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void) {
+        self.onNotification = onNotification
+    }
+}
+
+/// Builds transports for configured instances. Core knows only this protocol; the concrete stdio and HTTP
+/// transports live in GatewayUpstreams.
+public protocol UpstreamTransportFactory: Sendable {
+    func makeTransport(
+        server: ServerConfiguration,
+        instance: UpstreamInstanceConfiguration,
+        events: UpstreamEvents,
+        logger: Logger
+    ) -> any UpstreamTransport
+}
