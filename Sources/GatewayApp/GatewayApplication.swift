@@ -1,0 +1,73 @@
+import GatewayCore
+import GatewayHTTP
+import GatewayUpstreams
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The composition root: builds every part from a checked configuration and runs them as one service group.
+/// SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, then stops upstream processes.
+public struct GatewayApplication: Sendable {
+    public static let version = "0.1.0"
+
+    public let configuration: GatewayConfiguration
+    public let logger: Logger
+
+    public init(configuration: GatewayConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run(onReady: @escaping @Sendable (ListenAddress) -> Void = { _ in }) async throws {
+        for notice in configuration.notices { logger.warning("configuration notice: \(notice)") }
+        let sessions = SessionRegistry(
+            maxSessions: configuration.limits.maxSessions,
+            idleTimeout: configuration.session.idleTimeout
+        )
+        let relay = NotificationRelay(sessions: sessions)
+        let directory = UpstreamDirectory(
+            configuration: configuration,
+            factory: LiveUpstreamTransportFactory(limits: configuration.limits),
+            events: relay.events,
+            logger: logger
+        )
+        relay.attach(directory)
+        let router = MCPRouter(
+            directory: directory,
+            sessions: sessions,
+            names: QualifiedNames(configuration.naming),
+            cursors: CursorCodec(secret: configuration.session.secret),
+            policy: AllowAllPolicy(),
+            gatewayVersion: Self.version
+        )
+        var routes = GatewayRoutes()
+        routes.addGatewayRoutes(endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration))
+
+        let listen = configuration.listen
+        var app = Application(
+            router: routes.router,
+            server: .http1(
+                configuration: .init(
+                    idleTimeout: .seconds(75),
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: 16 * 1024,
+                        maxHeaderListSize: 32 * 1024,
+                        maxHeaderFieldCount: 100
+                    )
+                )
+            ),
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "mcp-gateway"),
+            onServerRunning: { channel in
+                onReady(ListenAddress(host: listen.host, port: channel.localAddress?.port ?? listen.port))
+            },
+            logger: logger
+        )
+        app.addServices(directory.transports.map { UpstreamService(transport: $0) })
+        app.addServices(SessionSweeper(sessions: sessions))
+        logger.info(
+            "starting",
+            metadata: ["listen": "\(listen)", "servers": "\(configuration.servers.map(\.name).joined(separator: ","))"]
+        )
+        try await app.runService()
+    }
+}

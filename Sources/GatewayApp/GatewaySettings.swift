@@ -1,0 +1,73 @@
+import Foundation
+import GatewayCore
+
+/// Values given on the command line; each wins over the environment, the file and the defaults.
+public struct CommandLineOverrides: Sendable {
+    public var configPath: String?
+    public var host: String?
+    public var port: Int?
+    public var logLevel: String?
+    public var logFormat: LogFormat?
+    public var databaseURL: String?
+
+    public init() {}
+}
+
+/// Merges defaults, the configuration file, the environment and the command line, in that order of precedence.
+public enum GatewaySettings {
+    /// The environment variables read here; everything else in the environment is ignored.
+    public static let environmentVariables = [
+        "MCP_GATEWAY_HOST", "HOST", "MCP_GATEWAY_PORT", "PORT", "LOG_LEVEL", "SESSION_SECRET", "DATABASE_URL",
+    ]
+
+    public static func resolve(
+        _ overrides: CommandLineOverrides,
+        environment: [String: String],
+        demoServerCommand: StdioCommand?
+    ) throws(ConfigurationError) -> GatewayConfiguration {
+        var configuration =
+            try overrides.configPath.map { (path) throws(ConfigurationError) in
+                try ConfigurationLoader.load(path: path, environment: environment)
+            } ?? GatewayConfiguration()
+
+        if let host = environment["MCP_GATEWAY_HOST"] ?? environment["HOST"], !host.isEmpty {
+            configuration.listen.host = host
+        }
+        if let text = environment["MCP_GATEWAY_PORT"] ?? environment["PORT"], !text.isEmpty {
+            guard let port = Int(text), (0...65_535).contains(port) else {
+                throw ConfigurationError(path: "environment.PORT", "must be a port number, found \"\(text)\"")
+            }
+            configuration.listen.port = port
+        }
+        if let level = environment["LOG_LEVEL"], !level.isEmpty {
+            configuration.logLevel = try checkedLogLevel(level, path: "environment.LOG_LEVEL")
+        }
+        if let secret = environment["SESSION_SECRET"], !secret.isEmpty { configuration.session.secret = secret }
+        if let database = environment["DATABASE_URL"], !database.isEmpty { configuration.database = database }
+
+        if let host = overrides.host { configuration.listen.host = host }
+        if let port = overrides.port {
+            guard (0...65_535).contains(port) else { throw ConfigurationError(path: "--port", "must be 0 to 65535") }
+            configuration.listen.port = port
+        }
+        if let level = overrides.logLevel { configuration.logLevel = try checkedLogLevel(level, path: "--log-level") }
+        if let format = overrides.logFormat { configuration.logFormat = format }
+        if let database = overrides.databaseURL { configuration.database = database }
+
+        if overrides.configPath == nil, configuration.servers.isEmpty, let demo = demoServerCommand {
+            configuration.servers = [
+                ServerConfiguration(
+                    name: "demo", instances: [UpstreamInstanceConfiguration(id: "demo", transport: .stdio(demo))])
+            ]
+        }
+        return configuration
+    }
+
+    static func checkedLogLevel(_ level: String, path: String) throws(ConfigurationError) -> String {
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(level.lowercased()) else {
+            throw ConfigurationError(path: path, "must be one of \(levels.joined(separator: ", "))")
+        }
+        return level.lowercased()
+    }
+}

@@ -1,0 +1,29 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Serialised writes to a file descriptor, so concurrent replies never interleave.
+final class StdoutWriter: Sendable {
+    private let lock = Mutex<Int32>(1)
+
+    func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        lock.withLock { descriptor in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GatewayCore
+import HTTPTypes
+import Hummingbird
+
+/// The transport-level checks of the MCP endpoints: Origin, Accept and Content-Type.
+struct RequestChecks: Sendable {
+    let origins: OriginConfiguration
+
+    /// 403 for a browser origin that is not allowed. Requests without `Origin` (non-browser clients) pass.
+    func checkOrigin(_ request: Request) throws(GatewayError) {
+        guard let origin = request.headers[.origin] else { return }
+        if origins.allowed.contains("*") || origins.allowed.contains(origin) { return }
+        if origins.allowLoopback, let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""),
+            let host = url.host?.lowercased(), ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host)
+        {
+            return
+        }
+        throw GatewayError(.originNotAllowed, "Forbidden: origin \(origin) is not allowed")
+    }
+
+    /// POST must accept both JSON and SSE answers (406 otherwise); a missing header counts as `*/*`.
+    func checkPostAccept(_ request: Request) throws(GatewayError) {
+        let ranges = mediaRanges(request.headers[.accept])
+        guard accepts(ranges, "application/json"), accepts(ranges, "text/event-stream") else {
+            throw GatewayError(
+                .notAcceptable, "Not Acceptable: Accept must include application/json and text/event-stream")
+        }
+    }
+
+    func checkStreamAccept(_ request: Request) throws(GatewayError) {
+        guard accepts(mediaRanges(request.headers[.accept]), "text/event-stream") else {
+            throw GatewayError(.notAcceptable, "Not Acceptable: Accept must include text/event-stream")
+        }
+    }
+
+    /// POST bodies are JSON (415 otherwise).
+    func checkContentType(_ request: Request) throws(GatewayError) {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+            .lowercased()
+        guard type == "application/json" else {
+            throw GatewayError(.unsupportedMediaType, "Unsupported Media Type: Content-Type must be application/json")
+        }
+    }
+
+    private func mediaRanges(_ header: String?) -> [String] {
+        guard let header else { return ["*/*"] }
+        return header.split(separator: ",").compactMap {
+            $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+    }
+
+    private func accepts(_ ranges: [String], _ type: String) -> Bool {
+        let major = type.split(separator: "/")[0]
+        return ranges.contains { $0 == type || $0 == "*/*" || $0 == "\(major)/*" }
+    }
+}

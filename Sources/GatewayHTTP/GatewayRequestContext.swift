@@ -1,0 +1,19 @@
+import GatewayCore
+import Hummingbird
+import NIOCore
+
+/// The per-request context: the peer's address and, once authenticated, the caller's ``Identity``.
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// Set by the authentication middleware on every route whose policy requires it.
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies are read by the endpoints themselves, with the gateway's own limit.
+    public var maxUploadSize: Int { 1024 * 1024 }
+}

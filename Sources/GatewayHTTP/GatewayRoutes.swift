@@ -1,0 +1,53 @@
+import GatewayCore
+import GatewayWire
+import HTTPTypes
+import Hummingbird
+
+/// Who may call a route. Every route the gateway serves is registered with one, so none is open by accident.
+public enum RouteAccess: String, Sendable {
+    /// Liveness and readiness probes.
+    case anonymous
+    /// MCP clients: authenticated by ``ClientAuthenticator``.
+    case client
+}
+
+/// Builds the main listener's router and records each route's declared access.
+public struct GatewayRoutes {
+    public private(set) var declared: [(method: HTTPRequest.Method, path: String, access: RouteAccess)] = []
+    public let router = Router(context: GatewayRequestContext.self)
+    private let clientRoutes: RouterGroup<GatewayRequestContext>
+
+    public init() {
+        clientRoutes = router.group().add(middleware: ClientAuthenticator())
+    }
+
+    public mutating func add(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        access: RouteAccess,
+        handler: @escaping @Sendable (Request, GatewayRequestContext) async throws -> Response
+    ) {
+        declared.append((method, path, access))
+        switch access {
+        case .anonymous: router.on(RouterPath(path), method: method, use: handler)
+        case .client: clientRoutes.on(RouterPath(path), method: method, use: handler)
+        }
+    }
+
+    /// The MCP endpoints and the health probes.
+    public mutating func addGatewayRoutes(endpoint: StreamableHTTPEndpoint) {
+        for path in ["/mcp", "/mcp/{server}"] {
+            add(.post, path, access: .client) { request, context in
+                await endpoint.post(request, context: context, server: context.parameters.get("server"))
+            }
+            add(.get, path, access: .client) { request, context in
+                await endpoint.get(request, context: context, server: context.parameters.get("server"))
+            }
+            add(.delete, path, access: .client) { request, context in
+                await endpoint.delete(request, context: context, server: context.parameters.get("server"))
+            }
+        }
+        add(.get, "/health", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"healthy"}"#.utf8)) }
+        add(.get, "/ready", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"ready"}"#.utf8)) }
+    }
+}

@@ -1,0 +1,9 @@
+import HTTPTypes
+
+/// Header names of the MCP Streamable HTTP transport.
+enum MCPHeaders {
+    static let sessionID = HTTPField.Name("Mcp-Session-Id")!
+    static let protocolVersion = HTTPField.Name("MCP-Protocol-Version")!
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}

@@ -1,0 +1,291 @@
+import Foundation
+import GatewayCore
+import GatewayWire
+import Logging
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Runs one stdio MCP server as a supervised child and multiplexes every client's requests onto it.
+///
+/// The child runs in its own process group with exactly the declared environment plus `PATH`. Requests get
+/// gateway-minted ids and progress tokens (``PendingCalls``), so clients with colliding ids can share it. When the
+/// child exits, every call in flight fails at once with an error naming the server, the exit status and the tail of
+/// stderr, and the child is restarted with exponential backoff. Stopping closes stdin, then sends SIGTERM and, two
+/// seconds later, SIGKILL to the whole group, so no descendant outlives the gateway's supervision.
+public final class StdioProcessSupervisor: UpstreamTransport {
+    public let instanceID: String
+    let server: ServerConfiguration
+    let command: StdioCommand
+    let maxLineBytes: Int
+    let events: UpstreamEvents
+    let logger: Logger
+    let pending = PendingCalls()
+    let gate = ReadinessGate<UpstreamHandshake>()
+    let outbound = OutboundQueue()
+    let stderrTail = StderrTail()
+    private let state = Mutex<UpstreamStatus>(.starting)
+    /// Why the gateway stopped the current child, when it did (handshake failure, over-long line).
+    private let stopReason = Mutex<String?>(nil)
+
+    public init(
+        server: ServerConfiguration,
+        instanceID: String,
+        command: StdioCommand,
+        maxLineBytes: Int,
+        events: UpstreamEvents,
+        logger: Logger
+    ) {
+        self.server = server
+        self.instanceID = instanceID
+        self.command = command
+        self.maxLineBytes = maxLineBytes
+        self.events = events
+        self.logger = logger
+        pending.onAbandoned { [outbound] id in
+            _ = outbound.enqueue(Self.cancellation(of: id, reason: "the client went away"))
+        }
+    }
+
+    public var status: UpstreamStatus { state.withLock { $0 } }
+
+    public var currentHandshake: UpstreamHandshake? { status == .ready ? gate.value : nil }
+
+    public func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake {
+        try await gate.wait(timeout: timeout, timeoutError: notStarted(within: timeout))
+    }
+
+    public func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
+        _ = try await gate.wait(timeout: server.connectTimeout, timeoutError: notStarted(within: server.connectTimeout))
+        return try await pending.call(request) { [outbound] bytes in outbound.enqueue(bytes) }
+    }
+
+    public func cancel(owner: String, clientID: JSONRPCID) async {
+        guard let id = pending.cancel(owner: owner, clientID: clientID) else { return }
+        _ = outbound.enqueue(Self.cancellation(of: id, reason: "cancelled by the client"))
+    }
+
+    // MARK: Supervision
+
+    public func run() async {
+        var backoff = RestartBackoff()
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            let exit = await runOnce()
+            if Task.isCancelled { break }
+            let delay = backoff.delay(afterRunningFor: .now - started, using: &generator)
+            let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+            logger.warning(
+                "stdio server stopped; restarting",
+                metadata: ["exit": "\(exit)", "restart.delay.seconds": "\(String(format: "%.1f", seconds))"]
+            )
+            state.withLock { $0 = .down("\(exit); restarting in \(String(format: "%.1f", seconds))s") }
+            try? await Task.sleep(for: delay)
+        }
+        let stopped = GatewayError.upstream(.upstreamUnavailable, server: server.name, "the gateway is shutting down")
+        state.withLock { $0 = .stopped }
+        pending.failAll(stopped, close: true)
+        gate.fail(stopped)
+    }
+
+    /// Starts the child, serves it until it exits, and fails whatever was in flight.
+    private func runOnce() async -> ProcessExit {
+        gate.reset()
+        pending.reopen()
+        outbound.reopen()
+        stderrTail.clear()
+        stopReason.withLock { $0 = nil }
+        state.withLock { $0 = .starting }
+
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2))]
+        let exit: ProcessExit
+        do {
+            let result = try await Subprocess.run(
+                executable,
+                arguments: Arguments(command.arguments),
+                environment: environment,
+                workingDirectory: command.workingDirectory.map { FilePath($0) },
+                platformOptions: options,
+                input: .inputWriter,
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                await self.serve(execution)
+            }
+            exit = ProcessExit(result.terminationStatus, reason: stopReason.withLock { $0 })
+        } catch {
+            exit = ProcessExit(startFailure: "\(error)")
+        }
+        let failure = exit.error(server: server.name, stderr: stderrTail.lastLines())
+        pending.failAll(failure, close: true)
+        gate.fail(failure)
+        return exit
+    }
+
+    private func serve(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
+        let pid = execution.processIdentifier.value
+        logger.info("stdio server started", metadata: ["pid": "\(pid)", "command": "\(command.command)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.pumpStandardInput(execution.standardInputWriter) }
+            group.addTask { await self.drainStandardError(execution.standardError) }
+            group.addTask { await self.expireOverdueCalls() }
+            group.addTask { await self.performHandshake(execution) }
+            await readStandardOutput(execution)
+            outbound.close()
+            group.cancelAll()
+        }
+        await terminateGroup(execution)
+    }
+
+    // MARK: I/O loops
+
+    private func pumpStandardInput(_ writer: StandardInputWriter) async {
+        while let batch = await outbound.next() {
+            do {
+                _ = try await writer.write(batch)
+            } catch {
+                logger.debug("writing to stdio server failed", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        try? await writer.finish()
+    }
+
+    private func readStandardOutput(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
+        var framer = NDJSONFramer(maxLineLength: maxLineBytes)
+        do {
+            for try await buffer in execution.standardOutput {
+                buffer.withUnsafeBytes { framer.append($0) }
+                while let line = try framer.nextLine() { handle(line) }
+            }
+        } catch let error as NDJSONFramer.LineTooLong {
+            stopReason.withLock { $0 = "wrote a message over the \(error.limit)-byte limit and was stopped" }
+            logger.error("stdio server wrote an over-long line; stopping it", metadata: ["limit": "\(error.limit)"])
+            try? execution.send(signal: .kill, toProcessGroup: true)
+        } catch {
+            logger.debug("stdio server output ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func handle(_ line: [UInt8]) {
+        guard let message = try? JSONRPCMessage.parse(line) else {
+            logger.warning(
+                "stdio server wrote a line that is not JSON-RPC; ignored",
+                metadata: ["line": "\(String(decoding: line.prefix(160), as: UTF8.self))"]
+            )
+            return
+        }
+        switch message.kind {
+        case .response, .errorResponse:
+            if !pending.deliver(message) {
+                logger.debug(
+                    "response for no request in flight dropped",
+                    metadata: ["jsonrpc.id": "\(message.id?.description ?? "null")"])
+            }
+        case .notification:
+            if !pending.deliver(message) { events.onNotification(server.name, message) }
+        case .request:
+            if let reply = ServerInitiatedRequest.reply(to: message) { _ = outbound.enqueue(reply) }
+        }
+    }
+
+    private func drainStandardError(_ output: SubprocessOutputSequence) async {
+        do {
+            for try await buffer in output {
+                buffer.withUnsafeBytes { stderrTail.append($0) }
+                if logger.logLevel <= .debug {
+                    let text = buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                    for line in text.split(whereSeparator: \.isNewline) {
+                        logger.debug("stdio server stderr", metadata: ["line": "\(line)"])
+                    }
+                }
+            }
+        } catch {}
+    }
+
+    private func expireOverdueCalls() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            let expired = pending.expire { request, hard in
+                GatewayError.upstream(
+                    .upstreamTimeout,
+                    server: server.name,
+                    hard
+                        ? "\(request.method) exceeded the maximum duration of \(request.maxDuration)"
+                        : "\(request.method) got no response within \(request.idleTimeout)"
+                )
+            }
+            for id in expired { _ = outbound.enqueue(Self.cancellation(of: id, reason: "timed out")) }
+        }
+    }
+
+    private func performHandshake(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
+        let request = UpstreamRequest(
+            .synthesized(method: "initialize", params: GatewayClientInfo.initializeParams),
+            owner: "gateway",
+            idleTimeout: server.connectTimeout,
+            maxDuration: server.connectTimeout
+        )
+        do {
+            let reply = try await pending.call(request) { [outbound] bytes in outbound.enqueue(bytes) }
+            let handshake = try GatewayClientInfo.handshake(from: try await reply.finalMessage(), server: server.name)
+            _ = outbound.enqueue(JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
+            state.withLock { $0 = .ready }
+            gate.open(handshake)
+            logger.info(
+                "stdio server ready",
+                metadata: [
+                    "mcp.protocol": "\(handshake.protocolVersion)",
+                    "mcp.server": "\(handshake.serverInfo?["name"]?.stringValue ?? "?")",
+                ]
+            )
+        } catch {
+            guard !Task.isCancelled else { return }
+            stopReason.withLock { $0 = "failed its initialize handshake (\(error)) and was stopped" }
+            logger.error("stdio server failed to initialize; stopping it", metadata: ["error": "\(error)"])
+            try? execution.send(signal: .terminate, toProcessGroup: true)
+        }
+    }
+
+    /// Ends the child's whole process group: SIGTERM, then SIGKILL if the leader is still alive after two seconds.
+    private func terminateGroup(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
+        let pid = execution.processIdentifier.value
+        try? execution.send(signal: .terminate, toProcessGroup: true)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ProcessExit.isRunning(pid), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if ProcessExit.isRunning(pid) { try? execution.send(signal: .kill, toProcessGroup: true) }
+    }
+
+    // MARK: Helpers
+
+    private var executable: Executable {
+        command.command.contains("/") ? .path(FilePath(command.command)) : .name(command.command)
+    }
+
+    private var environment: Environment {
+        var variables: [Environment.Key: String] = [:]
+        if let path = ProcessInfo.processInfo.environment["PATH"] { variables["PATH"] = path }
+        for (name, value) in command.environment {
+            if let key = Environment.Key(rawValue: name) { variables[key] = value }
+        }
+        return .custom(variables)
+    }
+
+    private func notStarted(within timeout: Duration) -> GatewayError {
+        let current = status
+        if case .down(let reason) = current { return .upstream(.upstreamUnavailable, server: server.name, reason) }
+        return .upstream(.upstreamUnavailable, server: server.name, "did not become ready within \(timeout)")
+    }
+
+    static func cancellation(of id: Int, reason: String) -> [UInt8] {
+        JSONRPCMessage.encodeNotification(
+            method: "notifications/cancelled",
+            params: ["requestId": .number(JSONNumber(id)), "reason": .string(reason)]
+        )
+    }
+}
