@@ -120,6 +120,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             exit = ProcessExit(startFailure: "\(error)")
         }
         let failure = exit.error(server: server.name, stderr: stderrTail.lastLines())
+        state.withLock { $0 = .down(failure.message) }
         pending.failAll(failure, close: true)
         gate.fail(failure)
         return exit
