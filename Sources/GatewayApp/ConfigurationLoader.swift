@@ -12,7 +12,7 @@ public enum ConfigurationLoader {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError(path: "", "cannot read \(path): \(error.localizedDescription)")
+            throw ConfigurationError(path: "", "cannot be read: \(error.localizedDescription)")
         }
         return try parse(text, fileName: path, environment: environment)
     }
@@ -36,14 +36,14 @@ public enum ConfigurationLoader {
             do throws(JSONParseError) {
                 return try JSONParser.parse(text)
             } catch {
-                throw ConfigurationError(path: "", "\(fileName) is not valid JSON: \(error)")
+                throw ConfigurationError(path: "", "not valid JSON: \(error)")
             }
         }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigurationError(path: "", "\(fileName) is not valid YAML: \(error)")
+            throw ConfigurationError(path: "", "not valid YAML: \(error)")
         }
         guard let node else { return [:] }
         return try jsonValue(node, path: "")

@@ -53,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
                 demoServerCommand: StdioCommand(command: Self.ownExecutable, arguments: ["demo-server"])
             )
         } catch {
-            throw CommandFailure("invalid configuration: \(error)")
+            throw CommandFailure("invalid configuration\(config.map { " in \($0)" } ?? ""): \(error)")
         }
         LogSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         let application = GatewayApplication(configuration: configuration, logger: Logger(label: "mcp-gateway"))

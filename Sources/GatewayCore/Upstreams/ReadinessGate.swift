@@ -21,6 +21,15 @@ public final class ReadinessGate<Value: Sendable>: Sendable {
     public func wait(timeout: Duration, timeoutError: @autoclosure () -> GatewayError) async throws(GatewayError)
         -> Value
     {
+        // Fast path, taken by every request once the connection is up: no continuation, no error built.
+        let settled: Result<Value, GatewayError>? = state.withLock { state in
+            switch state {
+            case .ready(let value): .success(value)
+            case .down(let error): .failure(error)
+            case .pending: nil
+            }
+        }
+        if let settled { return try settled.get() }
         let waiter = nextWaiter.add(1, ordering: .relaxed).newValue
         let expiry = timeoutError()
         do {

@@ -21,6 +21,7 @@ struct RequestChecks: Sendable {
 
     /// POST must accept both JSON and SSE answers (406 otherwise); a missing header counts as `*/*`.
     func checkPostAccept(_ request: Request) throws(GatewayError) {
+        if request.headers[.accept] == "application/json, text/event-stream" { return }
         let ranges = mediaRanges(request.headers[.accept])
         guard accepts(ranges, "application/json"), accepts(ranges, "text/event-stream") else {
             throw GatewayError(
@@ -36,6 +37,7 @@ struct RequestChecks: Sendable {
 
     /// POST bodies are JSON (415 otherwise).
     func checkContentType(_ request: Request) throws(GatewayError) {
+        if request.headers[.contentType] == "application/json" { return }
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
             .lowercased()
         guard type == "application/json" else {
