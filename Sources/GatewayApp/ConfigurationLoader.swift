@@ -43,10 +43,20 @@ public enum ConfigurationLoader {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigurationError(path: "", "not valid YAML: \(error)")
+            throw ConfigurationError(path: "", "not valid YAML: \(oneLine(error))")
         }
         guard let node else { return [:] }
         return try jsonValue(node, path: "")
+    }
+
+    /// The first line of a parser's message (it appends the offending text and a caret), plus its position.
+    static func oneLine(_ error: any Error) -> String {
+        let lines = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = lines.first else { return "\(error)" }
+        if let position = lines.last(where: { $0.hasPrefix("in line ") }), position != first {
+            return "\(first) (\(position))"
+        }
+        return first
     }
 
     /// A YAML node as JSON: scalars by their resolved tag, mappings with string keys and no duplicates.

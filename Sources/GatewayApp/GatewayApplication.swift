@@ -4,6 +4,8 @@ import GatewayUpstreams
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
 /// The composition root: builds every part from a checked configuration and runs them as one service group.
 /// SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, then stops upstream processes.
@@ -68,6 +70,11 @@ public struct GatewayApplication: Sendable {
             "starting",
             metadata: ["listen": "\(listen)", "servers": "\(configuration.servers.map(\.name).joined(separator: ","))"]
         )
-        try await app.runService()
+        var group = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Requests in flight get this long to finish; then everything is cancelled and stdio children are stopped.
+        group.maximumGracefulShutdownDuration = configuration.limits.shutdownGracePeriod
+        group.maximumCancellationDuration = .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }

@@ -1,4 +1,5 @@
 import GatewayWire
+import Synchronization
 import Testing
 
 @testable import GatewayCore
@@ -154,5 +155,57 @@ struct MCPRouterTests {
         let reply = try await router.call(#"{"jsonrpc":"2.0","id":9,"method":"prompts/get","params":{"name":"fs__p"}}"#)
         #expect(reply.id == JSONRPCID(9))
         #expect(reply.error?["code"] == -32601)
+    }
+
+    @Test("a tool the server does not have is refused with the client's name; the call never reaches the server")
+    func unknownToolWithKnownPrefix() async throws {
+        let upstream = FakeUpstream("fs", handler: toolServer(["read"]))
+        let router = makeRouter([("fs", nil, upstream)])
+        let reply = try await router.call(
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fs__nope"}}"#)
+        #expect(reply.error?["code"] == -32602)
+        #expect(reply.error?["message"] == "Unknown tool: fs__nope")
+        #expect(upstream.received.withLock { $0.compactMap(\.method) } == ["tools/list"])
+        _ = try await router.call(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fs__read"}}"#)
+        #expect(upstream.received.withLock { $0.compactMap(\.method) } == ["tools/list", "tools/call"])
+    }
+
+    @Test("a listing is complete only after its last page, starting from the first")
+    func nameSetCompleteness() {
+        var names = NameSet()
+        names.record(["b"], firstPage: false, lastPage: true)
+        #expect(!names.complete && !names.lacks("zzz"))
+        names.record(["a"], firstPage: true, lastPage: false)
+        #expect(!names.complete)
+        names.record(["b"], firstPage: false, lastPage: true)
+        #expect(names.complete && !names.lacks("a") && !names.lacks("b") && names.lacks("c"))
+    }
+
+    @Test("the same URI template on two servers: the later one is renamed and reads route back")
+    func templateCollisions() async throws {
+        func templates(_ label: String) -> FakeUpstream.Handler {
+            { method, params throws(GatewayError) in
+                switch method {
+                case "resources/templates/list":
+                    return ["resourceTemplates": [["uriTemplate": "mem://{key}", "name": .string(label)]]]
+                case "resources/list": return ["resources": []]
+                case "resources/read": return ["contents": [["uri": params?["uri"] ?? .null, "text": .string(label)]]]
+                default: throw GatewayError(.methodNotFound, method)
+                }
+            }
+        }
+        let router = makeRouter([
+            ("one", nil, FakeUpstream("1", handler: templates("one"))),
+            ("two", nil, FakeUpstream("2", handler: templates("two"))),
+        ])
+        let list = try await router.call(#"{"jsonrpc":"2.0","id":1,"method":"resources/templates/list"}"#)
+        let names = list.result?["resourceTemplates"]?.arrayValue?.compactMap { $0["uriTemplate"]?.stringValue }
+        #expect(names == ["mem://{key}", "mcp-gateway://two/mem://{key}"])
+        let two = try await router.call(
+            #"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"mcp-gateway://two/mem://x"}}"#)
+        #expect(two.result?["contents"]?.arrayValue?.first?["text"] == "two")
+        let one = try await router.call(
+            #"{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"mem://x"}}"#)
+        #expect(one.result?["contents"]?.arrayValue?.first?["text"] == "one")
     }
 }

@@ -204,8 +204,8 @@ struct StdioProcessSupervisorTests {
         var pid: Int32 = 0
         try await withSupervisor { supervisor in
             pid = Int32(text(try await call(supervisor, "pid")) ?? "") ?? 0
-            #expect(pid > 0 && ProcessExit.isRunning(pid))
+            #expect(pid > 0 && ProcessGroup.isRunning(pid))
         }
-        #expect(!ProcessExit.isRunning(pid))
+        #expect(!ProcessGroup.isRunning(pid))
     }
 }

@@ -151,6 +151,14 @@ struct ConfigurationReader {
     /// Accepts `key` with any value (documented pass-through data such as `metadata`).
     mutating func ignore(_ key: String) { used.insert(key) }
 
+    /// Refuses keys outside `known` before anything else is read, so a misspelt key (`comand`) is reported as
+    /// itself rather than as the missing key it was meant to be.
+    func rejectUnknownKeys(_ known: Set<String>) throws(ConfigurationError) {
+        for key in object.keys where !known.contains(key) {
+            throw ConfigurationError(path: child(key), "unknown key")
+        }
+    }
+
     func finish() throws(ConfigurationError) {
         for key in object.keys where !used.contains(key) {
             throw ConfigurationError(path: child(key), "unknown key")

@@ -71,6 +71,8 @@ extension GatewayConfiguration {
                 try limits.int("maxUpstreamMessageBytes", in: 1024...(1024 * 1024 * 1024))
                 ?? self.limits.maxUpstreamMessageBytes
             self.limits.maxSessions = try limits.int("maxSessions", in: 1...10_000_000) ?? self.limits.maxSessions
+            self.limits.shutdownGracePeriod =
+                try limits.duration("shutdownGracePeriod") ?? self.limits.shutdownGracePeriod
             try limits.finish()
         }
         if var session = try root.object("session") {
@@ -146,6 +148,7 @@ extension GatewayConfiguration {
         name: String,
         from entry: inout ConfigurationReader
     ) throws(ConfigurationError) -> ServerConfiguration? {
+        try entry.rejectUnknownKeys(serverKeys.union(transportKeys))
         let disabled = try entry.bool("disabled") ?? false
         let prefix = try entry.nonEmptyString("prefix")
         var instances: [UpstreamInstanceConfiguration] = []
@@ -155,6 +158,7 @@ extension GatewayConfiguration {
             }
             for (index, element) in elements.enumerated() {
                 var reader = try ConfigurationReader(element, path: "\(entry.child("instances"))[\(index)]")
+                try reader.rejectUnknownKeys(instanceKeys.union(transportKeys))
                 var instance = UpstreamInstanceConfiguration(
                     id: try reader.nonEmptyString("id") ?? "\(name)-\(index + 1)",
                     transport: try decodeTransport(&reader)
@@ -177,6 +181,7 @@ extension GatewayConfiguration {
 
         var server = ServerConfiguration(name: name, prefix: prefix, instances: instances)
         server.callTimeout = try entry.duration("timeout") ?? server.callTimeout
+        server.connectTimeout = try entry.duration("connectTimeout") ?? server.connectTimeout
         if var tools = try entry.object("tools") {
             server.tools = ToolFilter(
                 allow: try tools.stringArray("allow") ?? [], deny: try tools.stringArray("deny") ?? [])
@@ -211,6 +216,14 @@ extension GatewayConfiguration {
         try entry.finish()
         return disabled ? nil : server
     }
+
+    static let serverKeys: Set<String> = [
+        "disabled", "prefix", "instances", "timeout", "connectTimeout", "tools", "loadBalancer", "pool",
+    ]
+    static let instanceKeys: Set<String> = ["id", "weight", "metadata"]
+    static let transportKeys: Set<String> = [
+        "type", "transport", "command", "args", "env", "cwd", "url", "endpoint", "headers",
+    ]
 
     /// The transport keys shared by `mcpServers` entries, shorthand servers and instances.
     static func decodeTransport(

@@ -64,6 +64,8 @@ public struct LimitsConfiguration: Sendable, Hashable {
     public var maxUpstreamMessageBytes = 8 * 1024 * 1024
     /// Most client sessions held at once; beyond it `initialize` gets 503.
     public var maxSessions = 100_000
+    /// On SIGTERM, how long requests in flight may run before they are cancelled and upstreams are stopped.
+    public var shutdownGracePeriod: Duration = .seconds(10)
 
     public init() {}
 }

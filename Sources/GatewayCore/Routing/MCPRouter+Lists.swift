@@ -41,10 +41,15 @@ extension MCPRouter {
         for (index, entry) in queue.enumerated() {
             switch pages[index] {
             case .success(let result):
-                items += merge(kind, result[kind.itemsKey]?.arrayValue ?? [], from: entry.server, context: context)
-                if let next = result["nextCursor"], !next.isNull {
-                    pending.append([.string(entry.server.name), next])
-                }
+                let next = result["nextCursor"].flatMap { $0.isNull ? nil : $0 }
+                items += merge(
+                    kind,
+                    result[kind.itemsKey]?.arrayValue ?? [],
+                    from: entry.server,
+                    page: (first: entry.cursor == nil, last: next == nil),
+                    context: context
+                )
+                if let next { pending.append([.string(entry.server.name), next]) }
             case .failure(let error):
                 failures.append(error)
                 context.logger.warning(
@@ -78,9 +83,13 @@ extension MCPRouter {
                 group.addTask {
                     let params: JSONValue? = entry.cursor.map { ["cursor": $0] }
                     do throws(GatewayError) {
-                        return (
-                            index, .success(try await entry.server.fetch(kind.method, params: params, owner: owner))
+                        let page = try await entry.server.fetch(
+                            kind.method,
+                            params: params,
+                            owner: owner,
+                            readinessWait: Self.listReadinessWait
                         )
+                        return (index, .success(page))
                     } catch {
                         return (index, .failure(error))
                     }
@@ -95,22 +104,30 @@ extension MCPRouter {
         }
     }
 
+    /// How long a merged list waits for a server that is still starting. Servers that become ready later announce
+    /// themselves with `list_changed`, so clients list again.
+    static let listReadinessWait: Duration = .seconds(3)
+
     /// Applies naming, filtering and policy to one server's items, and records what routing needs later.
-    func merge(_ kind: ListKind, _ items: [JSONValue], from server: UpstreamServer, context: MCPRequestContext)
-        -> [JSONValue]
-    {
+    func merge(
+        _ kind: ListKind,
+        _ items: [JSONValue],
+        from server: UpstreamServer,
+        page: (first: Bool, last: Bool),
+        context: MCPRequestContext
+    ) -> [JSONValue] {
         let aggregate = context.scope == .aggregate
         let prefix = server.configuration.prefix
         var merged: [JSONValue] = []
         merged.reserveCapacity(items.count)
         var aliases: [String: String] = [:]
-        var uris: [String] = []
-        var templates: [String] = []
+        var listed: [String] = []
         for item in items {
             guard case .object(var object) = item else { continue }
             switch kind {
             case .tools, .prompts:
                 guard let name = object["name"]?.stringValue else { continue }
+                listed.append(name)
                 if kind == .tools {
                     guard server.configuration.tools.permits(name),
                         policy.allows(context.identity, server: server.name, tool: name)
@@ -123,44 +140,59 @@ extension MCPRouter {
                 }
             case .resources:
                 guard let uri = object["uri"]?.stringValue else { continue }
-                uris.append(uri)
-                if aggregate, earlierClaimant(of: uri, before: server) != nil {
+                listed.append(uri)
+                if aggregate, earlierClaimant(before: server, where: { $0.resourceURIs.contains(uri) }) {
                     object["uri"] = .string(GatewayResourceURI.make(server: server.name, uri: uri))
                 }
             case .resourceTemplates:
                 guard let template = object["uriTemplate"]?.stringValue else { continue }
-                templates.append(String(template.prefix { $0 != "{" }))
+                listed.append(template)
+                if aggregate, earlierClaimant(before: server, where: { $0.templates.contains(template) }) {
+                    object["uriTemplate"] = .string(GatewayResourceURI.make(server: server.name, uri: template))
+                }
             }
             merged.append(.object(object))
         }
         server.catalog.withLock { catalog in
             switch kind {
-            case .tools: catalog.toolAliases.merge(aliases) { _, new in new }
-            case .prompts: catalog.promptAliases.merge(aliases) { _, new in new }
+            case .tools:
+                catalog.toolAliases.merge(aliases) { _, new in new }
+                catalog.tools.record(listed, firstPage: page.first, lastPage: page.last)
+            case .prompts:
+                catalog.promptAliases.merge(aliases) { _, new in new }
+                catalog.prompts.record(listed, firstPage: page.first, lastPage: page.last)
             case .resources:
-                catalog.resourceURIs.formUnion(uris)
+                catalog.resourceURIs.formUnion(listed)
                 catalog.knowsResources = true
-            case .resourceTemplates: catalog.templatePrefixes.formUnion(templates)
+            case .resourceTemplates:
+                catalog.templates.formUnion(listed)
             }
         }
         return merged
     }
 
-    /// A server declared earlier that already lists `uri`; its claim wins and later servers' copies are renamed.
-    private func earlierClaimant(of uri: String, before server: UpstreamServer) -> UpstreamServer? {
+    /// Whether a server declared earlier already lists the same URI (or template): its claim wins, and later
+    /// servers' copies are renamed.
+    private func earlierClaimant(before server: UpstreamServer, where claims: (ServerCatalog) -> Bool) -> Bool {
         for other in directory.servers {
-            if other === server { return nil }
-            if other.catalog.withLock({ $0.resourceURIs.contains(uri) }) { return other }
+            if other === server { return false }
+            if other.catalog.withLock({ claims($0) }) { return true }
         }
-        return nil
+        return false
     }
 }
 
 extension UpstreamServer {
     /// Sends a request of the gateway's own and returns its result object; errors and non-objects are failures
     /// that name this server.
-    func fetch(_ method: String, params: JSONValue?, owner: String) async throws(GatewayError) -> JSONObject {
-        let reply = try await send(.synthesized(method: method, params: params), owner: owner)
+    func fetch(
+        _ method: String,
+        params: JSONValue?,
+        owner: String,
+        readinessWait: Duration? = nil
+    ) async throws(GatewayError) -> JSONObject {
+        let reply = try await send(
+            .synthesized(method: method, params: params), owner: owner, readinessWait: readinessWait)
         let bytes: [UInt8]
         do {
             bytes = try await reply.finalMessage()

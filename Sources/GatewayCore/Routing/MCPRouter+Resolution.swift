@@ -92,15 +92,26 @@ extension MCPRouter {
     /// Lists every page of `kind` from `server` so its catalog knows the names (bounded to 100 pages).
     func learnAll(_ kind: ListKind, from server: UpstreamServer, context: MCPRequestContext) async {
         var cursor: JSONValue? = nil
+        var learning = context
+        learning.scope = .aggregate
         for _ in 0..<100 {
             guard
                 let page = try? await server.fetch(
-                    kind.method, params: cursor.map { ["cursor": $0] }, owner: context.owner)
+                    kind.method,
+                    params: cursor.map { ["cursor": $0] },
+                    owner: context.owner,
+                    readinessWait: Self.listReadinessWait
+                )
             else { return }
-            var learning = context
-            learning.scope = .aggregate
-            _ = merge(kind, page[kind.itemsKey]?.arrayValue ?? [], from: server, context: learning)
-            guard let next = page["nextCursor"], !next.isNull else { return }
+            let next = page["nextCursor"].flatMap { $0.isNull ? nil : $0 }
+            _ = merge(
+                kind,
+                page[kind.itemsKey]?.arrayValue ?? [],
+                from: server,
+                page: (first: cursor == nil, last: next == nil),
+                context: learning
+            )
+            guard let next else { return }
             cursor = next
         }
     }

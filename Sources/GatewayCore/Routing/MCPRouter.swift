@@ -1,5 +1,6 @@
 import GatewayWire
 import Logging
+import Synchronization
 
 /// Routes client messages to upstream servers and merges what must be merged.
 ///
@@ -88,7 +89,10 @@ public final class MCPRouter: Sendable {
             throw GatewayError(.invalidParams, "Invalid params: \"name\" must be a string")
         }
         let (server, tool) = try await resolve(.tool, name: name, context: context)
-        guard server.configuration.tools.permits(tool), policy.allows(context.identity, server: server.name, tool: tool)
+        await learnNamesIfNeeded(.tools, of: server, context: context)
+        guard server.configuration.tools.permits(tool),
+            policy.allows(context.identity, server: server.name, tool: tool),
+            !server.catalog.withLock({ $0.tools.lacks(tool) })
         else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: tool)),
@@ -101,6 +105,10 @@ public final class MCPRouter: Sendable {
             throw GatewayError(.invalidParams, "Invalid params: \"name\" must be a string")
         }
         let (server, prompt) = try await resolve(.prompt, name: name, context: context)
+        await learnNamesIfNeeded(.prompts, of: server, context: context)
+        guard !server.catalog.withLock({ $0.prompts.lacks(prompt) }) else {
+            throw GatewayError(.unknownPrompt, "Unknown prompt: \(name)")
+        }
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: prompt)),
             owner: context.owner
@@ -168,6 +176,15 @@ public final class MCPRouter: Sendable {
         }
         context.session?.logLevel = level
         return JSONRPCMessage.encodeResponse(id: message.id!, result: Array("{}".utf8))
+    }
+
+    /// Lists a server's tools or prompts once (after start, restart or `list_changed`), so names it does not have
+    /// are refused here with the name the client used. Concurrent first callers do not wait for it.
+    private func learnNamesIfNeeded(_ kind: ListKind, of server: UpstreamServer, context: MCPRequestContext) async {
+        let complete = server.catalog.withLock { kind == .tools ? $0.tools.complete : $0.prompts.complete }
+        guard !complete, server.beginLearning(kind.method) else { return }
+        await learnAll(kind, from: server, context: context)
+        server.endLearning(kind.method)
     }
 
     /// The edit that puts `new` where `old` stood, or none when they are equal.

@@ -18,8 +18,28 @@ public final class NotificationRelay: Sendable {
     }
 
     public var events: UpstreamEvents {
-        UpstreamEvents { [weak self] server, message in self?.relay(message, from: server) }
+        UpstreamEvents(
+            onNotification: { [weak self] server, message in self?.relay(message, from: server) },
+            onReady: { [weak self] server in self?.announceReady(server) }
+        )
     }
+
+    /// A server that (re)started may offer different tools than before, or was missing from lists a client already
+    /// fetched: forget its names and tell its sessions to list again.
+    func announceReady(_ server: String) {
+        directory.withLock { $0 }?.server(named: server)?.forgetCatalog()
+        let sessions = sessions.sessions(seeing: server)
+        guard !sessions.isEmpty else { return }
+        for method in Self.listChanged {
+            let notification = JSONRPCMessage.encodeNotification(method: method, params: nil)
+            for session in sessions { session.push(notification) }
+        }
+    }
+
+    static let listChanged = [
+        "notifications/tools/list_changed", "notifications/prompts/list_changed",
+        "notifications/resources/list_changed",
+    ]
 
     func relay(_ message: JSONRPCMessage, from server: String) {
         guard message.kind == .notification, let method = message.method else { return }

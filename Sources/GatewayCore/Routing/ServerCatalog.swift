@@ -1,15 +1,39 @@
-/// What the router has learnt about one server's names from its lists: aliases of long tool and prompt names,
-/// and which resource URIs and URI templates it serves (for routing `resources/read`).
+/// What the router has learnt about one server's names from its lists: aliases of long tool and prompt names, the
+/// complete set of names once a whole list was seen, and which resource URIs and URI templates it serves (for
+/// routing `resources/read`).
 struct ServerCatalog: Sendable {
     var toolAliases: [String: String] = [:]
     var promptAliases: [String: String] = [:]
+    var tools = NameSet()
+    var prompts = NameSet()
     var resourceURIs: Set<String> = []
-    /// The fixed text before the first `{` of each URI template.
-    var templatePrefixes: Set<String> = []
+    var templates: Set<String> = []
     var knowsResources = false
 
-    /// Length of the longest template prefix matching `uri`, if any.
+    /// Length of the longest template prefix (the text before the first `{`) matching `uri`, if any.
     func templateMatch(_ uri: String) -> Int? {
-        templatePrefixes.filter { !$0.isEmpty && uri.hasPrefix($0) }.map(\.count).max()
+        templates.map { String($0.prefix { $0 != "{" }) }.filter { !$0.isEmpty && uri.hasPrefix($0) }.map(\.count).max()
     }
+}
+
+/// The names a server lists, known only once every page of one listing was seen.
+struct NameSet: Sendable {
+    private var known: Set<String> = []
+    private var collecting: Set<String>? = nil
+    private(set) var complete = false
+
+    /// Records one page; `firstPage` starts a listing, `lastPage` (no next cursor) completes it.
+    mutating func record(_ names: [String], firstPage: Bool, lastPage: Bool) {
+        if firstPage { collecting = [] }
+        guard collecting != nil else { return }
+        collecting!.formUnion(names)
+        if lastPage {
+            known = collecting!
+            collecting = nil
+            complete = true
+        }
+    }
+
+    /// Whether the server is known not to have `name` (a complete listing without it).
+    func lacks(_ name: String) -> Bool { complete && !known.contains(name) }
 }

@@ -188,7 +188,7 @@ public final class PendingCalls: Sendable {
             return state.entries.removeValue(forKey: id).map { (id, $0) }
         }
         guard let (id, entry) = match else { return nil }
-        Effect.fail(entry.phase, GatewayError(.internalError, "request cancelled by the client")).perform()
+        Effect.fail(entry.phase, GatewayError(.internalError, "request cancelled")).perform()
         return id
     }
 
@@ -209,7 +209,7 @@ public final class PendingCalls: Sendable {
     }
 
     private func abandon(_ id: Int) {
-        guard fail(id, GatewayError(.internalError, "request cancelled by the client")) else { return }
+        guard fail(id, GatewayError(.internalError, "request cancelled")) else { return }
         abandoned.withLock { $0 }?(id)
     }
 }

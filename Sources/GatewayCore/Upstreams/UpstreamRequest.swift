@@ -21,12 +21,21 @@ public struct UpstreamRequest: Sendable {
     public var idleTimeout: Duration
     /// Longest the request may take at all.
     public var maxDuration: Duration
+    /// Longest to wait for an instance that is still starting before failing the request.
+    public var readinessWait: Duration
 
-    public init(_ body: Body, owner: String, idleTimeout: Duration, maxDuration: Duration) {
+    public init(
+        _ body: Body,
+        owner: String,
+        idleTimeout: Duration,
+        maxDuration: Duration,
+        readinessWait: Duration? = nil
+    ) {
         self.body = body
         self.owner = owner
         self.idleTimeout = idleTimeout
         self.maxDuration = max(idleTimeout, maxDuration)
+        self.readinessWait = readinessWait ?? idleTimeout
     }
 
     /// The client's id, for forwarded requests.

@@ -9,6 +9,8 @@ public final class UpstreamServer: Sendable {
     public let transports: [any UpstreamTransport]
     private let nextIndex = Atomic<Int>(0)
     let catalog = Mutex(ServerCatalog())
+    /// Lists being learnt right now, so concurrent callers do not repeat them.
+    private let learning = Mutex<Set<String>>([])
 
     public init(configuration: ServerConfiguration, transports: [any UpstreamTransport]) {
         precondition(!transports.isEmpty, "a server has at least one instance")
@@ -28,12 +30,20 @@ public final class UpstreamServer: Sendable {
         return transports[start % transports.count]
     }
 
-    public func send(_ body: UpstreamRequest.Body, owner: String) async throws(GatewayError) -> MCPReply {
+    /// Sends a request to the next instance. An instance that is still starting is waited for at most the
+    /// request's idle timeout (and at most `readinessWait`), never the whole start-up time.
+    public func send(
+        _ body: UpstreamRequest.Body,
+        owner: String,
+        readinessWait: Duration? = nil
+    ) async throws(GatewayError) -> MCPReply {
         let request = UpstreamRequest(
             body,
             owner: owner,
             idleTimeout: configuration.callTimeout,
-            maxDuration: configuration.maxCallDuration
+            maxDuration: configuration.maxCallDuration,
+            readinessWait: min(
+                readinessWait ?? .seconds(Int64.max), configuration.callTimeout, configuration.connectTimeout)
         )
         return try await nextTransport().send(request)
     }
@@ -59,6 +69,10 @@ public final class UpstreamServer: Sendable {
     public func cancel(owner: String, clientID: JSONRPCID) async {
         for transport in transports { await transport.cancel(owner: owner, clientID: clientID) }
     }
+
+    func beginLearning(_ list: String) -> Bool { learning.withLock { $0.insert(list).inserted } }
+
+    func endLearning(_ list: String) { _ = learning.withLock { $0.remove(list) } }
 
     func forgetCatalog() {
         catalog.withLock { $0 = ServerCatalog() }

@@ -48,9 +48,15 @@ public protocol UpstreamTransport: Sendable {
 /// Receives what upstreams send that is not tied to a request: list changes, resource updates, log messages.
 public struct UpstreamEvents: Sendable {
     public var onNotification: @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void
+    /// An instance finished its handshake (at start, or after a restart or reconnection).
+    public var onReady: @Sendable (_ server: String) -> Void
 
-    public init(onNotification: @escaping @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void) {
+    public init(
+        onNotification: @escaping @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void,
+        onReady: @escaping @Sendable (_ server: String) -> Void = { _ in }
+    ) {
         self.onNotification = onNotification
+        self.onReady = onReady
     }
 }
 

@@ -111,6 +111,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             notification: JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
         state.withLock { $0 = .ready }
         gate.open(handshake)
+        events.onReady(server.name)
         logger.info(
             "HTTP server ready",
             metadata: ["mcp.protocol": "\(handshake.protocolVersion)", "mcp.session.generation": "\(generation)"]
@@ -158,8 +159,9 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
 
     public func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
         _ = try await gate.wait(
-            timeout: server.connectTimeout,
-            timeoutError: unavailable("did not become ready within \(server.connectTimeout)"))
+            timeout: request.readinessWait,
+            timeoutError: unavailable("did not become ready within \(request.readinessWait)")
+        )
         let generation = session.withLock { $0.generation }
         do throws(SessionExpired) {
             return try await attempt(request)

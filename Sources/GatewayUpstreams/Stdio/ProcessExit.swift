@@ -34,13 +34,4 @@ struct ProcessExit: Sendable, CustomStringConvertible {
             details: [("exitStatus", status), ("stderr", .string(stderr))]
         )
     }
-
-    /// Whether `pid` is still running (not exited, not a zombie), read from /proc without reaping it.
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
-        else { return false }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
-    }
 }

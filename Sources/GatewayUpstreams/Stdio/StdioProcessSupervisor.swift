@@ -56,7 +56,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     }
 
     public func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
-        _ = try await gate.wait(timeout: server.connectTimeout, timeoutError: notStarted(within: server.connectTimeout))
+        _ = try await gate.wait(timeout: request.readinessWait, timeoutError: notStarted(within: request.readinessWait))
         return try await pending.call(request) { [outbound] bytes in outbound.enqueue(bytes) }
     }
 
@@ -236,6 +236,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             _ = outbound.enqueue(JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
             state.withLock { $0 = .ready }
             gate.open(handshake)
+            events.onReady(server.name)
             logger.info(
                 "stdio server ready",
                 metadata: [
@@ -251,15 +252,15 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         }
     }
 
-    /// Ends the child's whole process group: SIGTERM, then SIGKILL if the leader is still alive after two seconds.
+    /// Ends the child's whole process group: SIGTERM, then SIGKILL two seconds later if any member is still alive,
+    /// whether or not the leader has already gone.
     private func terminateGroup(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
-        let pid = execution.processIdentifier.value
+        let group = execution.processIdentifier.value
         try? execution.send(signal: .terminate, toProcessGroup: true)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ProcessExit.isRunning(pid), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        if await !ProcessGroup.waitUntilEmpty(group, within: .seconds(2)) {
+            logger.warning("stdio server's process group ignored SIGTERM; killing it", metadata: ["pgid": "\(group)"])
+            try? execution.send(signal: .kill, toProcessGroup: true)
         }
-        if ProcessExit.isRunning(pid) { try? execution.send(signal: .kill, toProcessGroup: true) }
     }
 
     // MARK: Helpers
