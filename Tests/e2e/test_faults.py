@@ -1,0 +1,252 @@
+"""Misbehaving upstreams (Tests/Fixtures/faulty_stdio_server.py and friends): the gateway reports them clearly,
+keeps serving everything else, and recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx2
+import pytest
+
+from conftest import (
+    Gateway,
+    RawSession,
+    demo_stdio,
+    descendants,
+    faulty_stdio,
+    messages_of,
+    http_client,
+    text_of,
+    wait_until,
+)
+
+SECRET_NAME = "E2E_GATEWAY_SECRET"
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory) -> Iterator[Gateway]:
+    config = {
+        "servers": {
+            "demo": demo_stdio(),
+            "crashy": faulty_stdio(),
+            "hangy": faulty_stdio(timeout="1s"),
+            "garbagey": faulty_stdio(timeout="2s"),
+            "bannery": faulty_stdio("--banner", prefix="${E2E_UNSET_PREFIX:-dflt}"),
+            "envy": faulty_stdio(env={
+                "LC_ALL": "C.UTF-8",  # keeps Python from adding LC_CTYPE (PEP 538 locale coercion) to its own env
+                "E2E_DECLARED": "declared",
+                "E2E_EXPANDED": "${E2E_EXPAND_ME}",
+            }),
+            "slowdemo": demo_stdio(timeout="1s"),
+        }
+    }
+    gw = Gateway(tmp_path_factory.mktemp("faults"), config, env={SECRET_NAME: "hunter2", "E2E_EXPAND_ME": "expanded"})
+    gw.env.pop("E2E_UNSET_PREFIX", None)
+    gw.shared = True
+    gw.start()
+    yield gw
+    gw.stop_and_check()
+
+
+@pytest.fixture
+async def session(faults: Gateway) -> AsyncIterator[RawSession]:
+    async with http_client() as client:
+        s = RawSession(client, faults.mcp())
+        await s.initialize()
+        yield s
+
+
+async def timed(coro, limit: float = 20.0) -> tuple[dict, float]:
+    """Runs a request; fails the test if it takes more than `limit` seconds."""
+    began = time.monotonic()
+    try:
+        message = await asyncio.wait_for(coro, limit)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"no answer within {limit}s") from None
+    return message, time.monotonic() - began
+
+
+def upstream_error(message: dict, server: str) -> dict:
+    assert "error" in message, message
+    error = message["error"]
+    assert error["code"] == -32603, error
+    assert isinstance(error.get("data"), dict), error
+    assert error["data"]["server"] == server, error
+    assert error["data"].get("reason"), error
+    return error
+
+
+async def test_crash_fails_calls_in_flight_at_once_and_the_server_comes_back(faults: Gateway, session: RawSession) -> None:
+    marker = f"fixture crashed on purpose {secrets.token_hex(4)}"
+    # A call that would take 30 s, in flight when the process dies.
+    sleeper = asyncio.create_task(timed(session.call("crashy__sleep", {"ms": 30000, "text": "too late"}, id="sleep")))
+    # Give the sleeper a head start so it reaches the process before the crash (nothing announces that it has).
+    await asyncio.sleep(0.5)
+    crash, crash_time = await asyncio.wait_for(
+        timed(session.call("crashy__crash", {"status": 7, "message": marker}, id="crash")), 10
+    )
+    slept, sleep_time = await asyncio.wait_for(sleeper, 10)
+
+    assert crash["id"] == "crash"
+    error = upstream_error(crash, "crashy")
+    assert crash_time < 3, f"the crash was reported after {crash_time:.1f}s"
+    assert error["data"].get("exitStatus") in (7, {"exited": 7}), error
+    assert marker in str(error["data"].get("stderr", "")), error
+
+    assert slept["id"] == "sleep"
+    upstream_error(slept, "crashy")
+    assert sleep_time < 4, f"the call in flight failed after {sleep_time:.1f}s"
+
+    # Other servers are unaffected.
+    assert text_of((await session.call("demo__echo", {"text": "unaffected"}))["result"]) == "unaffected"
+
+    # The supervisor restarts the server (backoff 1 s, 2 s, ...); nothing announces it, so poll briefly.
+    async def back() -> bool:
+        message = await session.call("crashy__echo", {"text": "back again"})
+        return "result" in message and text_of(message["result"]) == "back again"
+
+    await wait_until(back, timeout=15, interval=0.25, what="crashy to be restarted")
+
+
+async def test_crash_reported_on_per_server_endpoint(faults: Gateway) -> None:
+    async with http_client() as client:
+        s = RawSession(client, faults.mcp("crashy"))
+        await s.initialize()
+
+        async def ready() -> bool:
+            return "result" in await s.call("echo", {"text": "up"})
+
+        await wait_until(ready, timeout=15, interval=0.25, what="crashy to be up")
+        crash, elapsed = await asyncio.wait_for(timed(s.call("crash", {"status": 3, "message": "per-server crash"})), 10)
+        error = upstream_error(crash, "crashy")
+        assert elapsed < 3
+        assert error["data"].get("exitStatus") in (3, {"exited": 3}), error
+        assert "per-server crash" in str(error["data"].get("stderr", ""))
+        await wait_until(ready, timeout=15, interval=0.25, what="crashy to be restarted")
+
+
+async def test_hang_times_out_at_the_configured_timeout(session: RawSession) -> None:
+    hang = asyncio.create_task(timed(session.call("hangy__hang", {}, id="hang")))
+    # The same process keeps answering other calls while one hangs.
+    assert text_of((await session.call("hangy__echo", {"text": "alive"}))["result"]) == "alive"
+    message, elapsed = await asyncio.wait_for(hang, 15)
+    assert message["id"] == "hang"
+    upstream_error(message, "hangy")
+    assert 0.9 <= elapsed < 4, f"timeout: 1s, but the hang ended after {elapsed:.2f}s"
+    assert text_of((await session.call("hangy__echo", {"text": "after"}))["result"]) == "after"
+
+
+async def test_progress_extends_the_timeout(session: RawSession) -> None:
+    """slowdemo has timeout: 1s; a 2.4 s call that reports progress every 0.6 s must not be cut."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "slowdemo__slow", "arguments": {"steps": 4, "delayMs": 600}, "_meta": {"progressToken": "p"}}}
+    response = await asyncio.wait_for(session.post(body), 15)
+    messages = messages_of(response)
+    assert text_of(messages[-1]["result"]) == "done after 4 steps", messages[-1]
+    assert len([m for m in messages if m.get("method") == "notifications/progress"]) == 4
+
+
+async def test_silent_slow_call_times_out(session: RawSession) -> None:
+    """The same kind of call (3 s) without a progressToken reports nothing, so timeout: 1s cuts it."""
+    message, elapsed = await timed(session.call("slowdemo__slow", {"steps": 5, "delayMs": 600}))
+    upstream_error(message, "slowdemo")
+    assert 0.9 <= elapsed < 2.5, f"ended after {elapsed:.2f}s"
+
+
+async def test_garbage_line_is_ignored(session: RawSession) -> None:
+    garbage = asyncio.create_task(timed(session.call("garbagey__garbage", {}, id="g")))
+    await asyncio.sleep(0.3)  # let the garbage line be written (nothing announces it)
+    assert text_of((await session.call("garbagey__echo", {"text": "still talking"}))["result"]) == "still talking"
+    message, elapsed = await asyncio.wait_for(garbage, 15)
+    # The garbage call never gets an answer, so it ends at the server's timeout (2s), naming the server.
+    assert message["id"] == "g"
+    upstream_error(message, "garbagey")
+    assert 1.8 <= elapsed < 5, f"ended after {elapsed:.2f}s"
+    assert text_of((await session.call("garbagey__echo", {"text": "and after"}))["result"]) == "and after"
+
+
+async def test_startup_banner_is_tolerated(session: RawSession) -> None:
+    message = await session.call("dflt__echo", {"text": "banner ok"})  # prefix from ${E2E_UNSET_PREFIX:-dflt}
+    assert text_of(message["result"]) == "banner ok"
+
+
+async def test_clean_environment(session: RawSession) -> None:
+    message = await session.call("envy__env", {})
+    names = set(text_of(message["result"]).split(","))
+    assert SECRET_NAME not in names
+    assert names == {"PATH", "LC_ALL", "E2E_DECLARED", "E2E_EXPANDED"}
+
+
+async def test_environment_values_are_declared_and_expanded(faults: Gateway) -> None:
+    """/proc/PID/environ of the envy child: exactly the declared values, with ${E2E_EXPAND_ME} expanded."""
+    table = {}
+    for pid in descendants(faults.pid):
+        try:
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        values = dict(e.decode(errors="replace").split("=", 1) for e in environ if b"=" in e)
+        if "E2E_DECLARED" in values:
+            table[pid] = values
+    assert len(table) == 1, table
+    values = next(iter(table.values()))
+    assert values["E2E_DECLARED"] == "declared"
+    assert values["E2E_EXPANDED"] == "expanded"
+    assert SECRET_NAME not in values
+
+
+# --- servers that never become ready: each in its own gateway ------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["no-initialize", "unreachable-http"],
+)
+async def test_server_that_never_becomes_ready_does_not_stall_the_others(tmp_path, kind: str) -> None:
+    bad = (
+        faulty_stdio("--no-initialize", timeout="2s")
+        if kind == "no-initialize"
+        else {"url": f"http://127.0.0.1:{closed_port()}/mcp", "timeout": "2s"}
+    )
+    gw = Gateway(tmp_path, {"servers": {"demo": demo_stdio(), "bad": bad}}).start()
+    try:
+        async with http_client(timeout=httpx2.Timeout(30.0)) as client:
+            s = RawSession(client, gw.mcp())
+            await s.initialize()
+            # Other servers are served at once.
+            message, elapsed = await timed(s.call("demo__echo", {"text": "fine"}))
+            assert text_of(message["result"]) == "fine" and elapsed < 2
+
+            # A merged list leaves the bad server out, within bounded time.
+            listing, elapsed = await timed(s.request("tools/list", {}), 12)
+            names = [t["name"] for t in listing["result"]["tools"]]
+            assert "demo__echo" in names and not [n for n in names if n.startswith("bad__")]
+            assert elapsed < 10, f"tools/list on /mcp took {elapsed:.1f}s because of one server that is down"
+
+            # Calls to it fail with a clear error naming it, within bounded time.
+            direct = RawSession(client, gw.mcp("bad"))
+            await direct.initialize()
+            # ping is answered by the gateway itself, even for a server that is down.
+            pong, elapsed = await timed(direct.request("ping"), 5)
+            assert pong["result"] == {} and elapsed < 1
+            message, elapsed = await timed(direct.call("echo", {"text": "x"}), 12)
+            upstream_error(message, "bad")
+            assert elapsed < 10, f"the call failed only after {elapsed:.1f}s"
+
+            # And the list stays fast afterwards too.
+            listing, elapsed = await timed(s.request("tools/list", {}), 12)
+            assert "demo__echo" in [t["name"] for t in listing["result"]["tools"]]
+            assert elapsed < 10, f"a later tools/list on /mcp took {elapsed:.1f}s"
+            assert text_of((await s.call("demo__echo", {"text": "still fine"}))["result"]) == "still fine"
+    finally:
+        gw.stop()  # shutdown itself is checked in test_lifecycle.py
