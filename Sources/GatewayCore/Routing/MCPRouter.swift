@@ -62,7 +62,13 @@ public final class MCPRouter: Sendable {
         } catch {
             let level: Logger.Level = error.jsonRPCCode == JSONRPCErrorCode.internalError ? .warning : .debug
             context.logger.log(
-                level: level, "request failed", metadata: ["mcp.method": "\(method)", "error": "\(error)"])
+                level: level,
+                "request failed",
+                metadata: [
+                    "mcp.method": "\(method)", "error": "\(error)",
+                    "gateway.session.id": "\(context.session.map { String($0.id.prefix(8)) } ?? "-")",
+                ]
+            )
             return .response(error.jsonRPCResponse(id: id))
         }
     }

@@ -202,14 +202,12 @@ public struct StreamableHTTPEndpoint: Sendable {
     }
 
     private func requestContext(_ session: ClientSession, context: GatewayRequestContext) -> MCPRequestContext {
-        var logger = context.logger
-        logger[metadataKey: "gateway.session.id"] = "\(session.id.prefix(8))"
-        return MCPRequestContext(
+        MCPRequestContext(
             identity: session.identity,
             scope: session.scope,
             protocolVersion: session.protocolVersion,
             session: session,
-            logger: logger
+            logger: context.logger
         )
     }
 

@@ -1,18 +1,17 @@
-import AsyncHTTPClient
 import GatewayWire
 import NIOCore
 
-/// Reads JSON-RPC messages from an upstream's `text/event-stream` response body.
+/// Reads JSON-RPC messages from an upstream's `text/event-stream` body.
 ///
 /// Used by one consumer at a time (the request that owns the response, then the stream it hands to the client),
 /// which is why it may be `@unchecked Sendable`.
 final class SSEMessageReader: @unchecked Sendable {
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
     private var parser: SSEParser
     /// Set by the consumer once the final message was read.
     var finished = false
 
-    init(body: HTTPClientResponse.Body, maxEventBytes: Int) {
+    init(body: AsyncThrowingStream<ByteBuffer, any Error>, maxEventBytes: Int) {
         self.iterator = body.makeAsyncIterator()
         self.parser = SSEParser(maxEventSize: maxEventBytes)
     }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import GatewayCore
 import GatewayWire
@@ -10,9 +9,9 @@ import Synchronization
 /// A session with one Streamable HTTP MCP server (2025-03-26 and later).
 ///
 /// One upstream session is shared by all clients, with gateway-minted ids and progress tokens as for stdio. Each
-/// request is its own POST; the server's answer may be JSON or an SSE stream, and a stream is handed to the client
-/// as soon as the server sends anything before its response. A `404` for the session means it expired: the gateway
-/// initialises a new one and retries the request once. Closing sends `DELETE`.
+/// request is its own POST on a pooled keep-alive connection; the server's answer may be JSON or an SSE stream, and
+/// a stream is handed to the client as soon as the server sends anything before its response. A `404` for the
+/// session means it expired: the gateway initialises a new one and retries the request once. Closing sends `DELETE`.
 public final class StreamableHTTPUpstream: UpstreamTransport {
     public let instanceID: String
     let server: ServerConfiguration
@@ -20,8 +19,9 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     let maxMessageBytes: Int
     let events: UpstreamEvents
     let logger: Logger
-    let client: HTTPClient
     let gate = ReadinessGate<UpstreamHandshake>()
+    private let pool: Result<UpstreamHTTPConnectionPool, UpstreamHTTPError>
+    private let path: String
 
     private struct Session {
         var id: String?
@@ -30,11 +30,22 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         var reconnecting = false
     }
 
+    /// An exchange in flight: who asked (for cancellation), when it times out, and how to stop it.
+    private struct InFlight {
+        var owner: String?
+        var clientID: JSONRPCID?
+        var method: String
+        var idleTimeout: Duration
+        var deadline: ContinuousClock.Instant
+        var hardDeadline: ContinuousClock.Instant
+        var channel: (any Channel)?
+        var promise: EventLoopPromise<UpstreamHTTPResponse>?
+    }
+
     private let session = Mutex(Session())
     private let state = Mutex<UpstreamStatus>(.starting)
     private let nextID = Atomic<Int>(1)
-    /// Requests in flight: upstream id → (owner, client id), for client cancellations.
-    private let inFlight = Mutex<[Int: (owner: String, clientID: JSONRPCID)]>([:])
+    private let inFlight = Mutex<[Int: InFlight]>([:])
 
     public init(
         server: ServerConfiguration,
@@ -50,13 +61,18 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         self.maxMessageBytes = maxMessageBytes
         self.events = events
         self.logger = logger
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(5), read: TimeAmount(server.callTimeout)),
-            decompression: .disabled
-        )
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let components = URLComponents(string: endpoint.url)
+        let path = components?.percentEncodedPath ?? ""
+        let query = components?.percentEncodedQuery.map { "?" + $0 } ?? ""
+        self.path = (path.isEmpty ? "/" : path) + query
+        do {
+            guard let url = URL(string: endpoint.url) else { throw UpstreamHTTPError.connectFailed("invalid URL") }
+            self.pool = .success(try UpstreamHTTPConnectionPool(url: url, maxBodyBytes: maxMessageBytes))
+        } catch let error as UpstreamHTTPError {
+            self.pool = .failure(error)
+        } catch {
+            self.pool = .failure(.connectFailed("\(error)"))
+        }
     }
 
     public var status: UpstreamStatus { state.withLock { $0 } }
@@ -84,11 +100,14 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
                 gate.reset()
             }
         }
-        await waitUntilCancelled()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            await expireOverdueExchanges()
+        }
         await closeSession()
         state.withLock { $0 = .stopped }
         gate.fail(unavailable("the gateway is shutting down"))
-        try? await client.shutdown()
+        if case .success(let pool) = pool { await pool.shutdown() }
     }
 
     /// `initialize`, then `notifications/initialized`; opens the gate.
@@ -143,16 +162,9 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     }
 
     private func closeSession() async {
-        guard let id = session.withLock({ $0.id }) else { return }
-        var request = HTTPClientRequest(url: endpoint.url)
-        request.method = .DELETE
-        applyHeaders(to: &request, sessionHeaders: true)
-        _ = try? await client.execute(request, timeout: .seconds(2))
-        logger.debug("HTTP server session closed", metadata: ["mcp.session": "\(id)"])
-    }
-
-    private func waitUntilCancelled() async {
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        guard session.withLock({ $0.id }) != nil, case .success(let pool) = pool else { return }
+        let head = requestHead(method: .DELETE, bodyLength: 0, sessionHeaders: true)
+        _ = try? await pool.execute(head, body: ByteBuffer())
     }
 
     // MARK: Requests
@@ -179,14 +191,15 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
 
     private func attempt(_ request: UpstreamRequest) async throws(SessionExpired) -> MCPReply {
         let id = nextID.add(1, ordering: .relaxed).oldValue
-        if let clientID = request.clientID { inFlight.withLock { $0[id] = (request.owner, clientID) } }
         do throws(GatewayError) {
             let (_, reply) = try await exchange(
-                request.encoded(upstreamID: id), upstreamID: id, request: request, sessionHeaders: true)
-            if case .response = reply { inFlight.withLock { _ = $0.removeValue(forKey: id) } }
+                request.encoded(upstreamID: id),
+                upstreamID: id,
+                request: request,
+                sessionHeaders: true
+            )
             return reply
         } catch {
-            inFlight.withLock { _ = $0.removeValue(forKey: id) }
             if error.code == .sessionNotFound { throw SessionExpired() }
             return .response(error.jsonRPCResponse(id: request.clientID))
         }
@@ -210,52 +223,69 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         request: UpstreamRequest?,
         sessionHeaders: Bool
     ) async throws(GatewayError) -> (HTTPHeaders, MCPReply) {
-        var httpRequest = HTTPClientRequest(url: endpoint.url)
-        httpRequest.method = .POST
-        applyHeaders(to: &httpRequest, sessionHeaders: sessionHeaders)
-        httpRequest.body = .bytes(ByteBuffer(bytes: bytes))
-        let response: HTTPClientResponse
+        let pool: UpstreamHTTPConnectionPool
+        switch self.pool {
+        case .success(let connections): pool = connections
+        case .failure(let error): throw unavailable("\(error)")
+        }
+        let now = ContinuousClock.now
+        let idle = request?.idleTimeout ?? server.connectTimeout
+        inFlight.withLock {
+            $0[upstreamID] = InFlight(
+                owner: request?.owner,
+                clientID: request?.clientID,
+                method: request?.method ?? "initialize",
+                idleTimeout: idle,
+                deadline: now + idle,
+                hardDeadline: now + (request?.maxDuration ?? idle)
+            )
+        }
+        let response: UpstreamHTTPResponse
         do {
-            response = try await client.execute(
-                httpRequest, timeout: .seconds(Int64(server.callTimeout.components.seconds) + 1))
+            response = try await pool.execute(
+                requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: sessionHeaders),
+                body: ByteBuffer(bytes: bytes)
+            ) { channel, promise in
+                inFlight.withLock { inFlight in
+                    inFlight[upstreamID]?.channel = channel
+                    inFlight[upstreamID]?.promise = promise
+                }
+            }
         } catch {
-            throw unavailable("\(error)")
+            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            throw failure(error, method: request?.method ?? "initialize", idle: idle)
         }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
-        switch response.status.code {
-        case 200 where contentType.hasPrefix("application/json"):
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: maxMessageBytes)
-            } catch {
-                throw GatewayError.upstream(
-                    .upstreamProtocolError, server: server.name,
-                    "response body unreadable or over \(maxMessageBytes) bytes")
-            }
+        switch (response.status, response.body) {
+        case (200, .complete(let body)) where contentType.hasPrefix("application/json"):
+            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
             guard let message = try? JSONRPCMessage.parse(Array(body.readableBytesView)) else {
                 throw GatewayError.upstream(
                     .upstreamProtocolError, server: server.name, "answered with invalid JSON-RPC")
             }
             return (response.headers, .response(request?.restoring(message) ?? message.bytes))
-        case 200 where contentType.hasPrefix("text/event-stream"):
-            let reader = SSEMessageReader(body: response.body, maxEventBytes: maxMessageBytes)
+        case (200, .stream(let body)):
+            let reader = SSEMessageReader(body: body, maxEventBytes: maxMessageBytes)
             do {
                 return (response.headers, try await firstEvent(from: reader, upstreamID: upstreamID, request: request))
             } catch let error as GatewayError {
+                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
                 throw error
             } catch {
-                throw GatewayError.upstream(
-                    .upstreamProtocolError, server: server.name, "event stream failed: \(error)")
+                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+                throw failure(error, method: request?.method ?? "initialize", idle: idle)
             }
-        case 404 where sessionHeaders && session.withLock({ $0.id }) != nil:
+        case (404, _) where sessionHeaders && session.withLock({ $0.id }) != nil:
+            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
             throw GatewayError(.sessionNotFound, "session expired")
         default:
-            let body = (try? await response.body.collect(upTo: 2048)).map { String(buffer: $0) } ?? ""
+            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            let text = String(decoding: (try? await response.collect(limit: 2048)) ?? [], as: UTF8.self)
             throw GatewayError.upstream(
                 .upstreamRejected,
                 server: server.name,
-                "answered HTTP \(response.status.code)\(body.isEmpty ? "" : ": \(body.prefix(200))")",
-                details: [("httpStatus", .number(JSONNumber(Int(response.status.code))))]
+                "answered HTTP \(response.status)\(text.isEmpty ? "" : ": \(text.prefix(200))")",
+                details: [("httpStatus", .number(JSONNumber(response.status)))]
             )
         }
     }
@@ -273,6 +303,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
                     guard message.id?.intValue == upstreamID else { continue }
                     return (request?.restoring(message) ?? message.bytes, true)
                 case .notification:
+                    extendDeadline(of: upstreamID)
                     return (request?.restoring(message) ?? message.bytes, false)
                 case .request:
                     if let reply = ServerInitiatedRequest.reply(to: message) { try? await post(notification: reply) }
@@ -284,40 +315,106 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             throw GatewayError.upstream(
                 .upstreamProtocolError, server: name, "closed the event stream without answering")
         }
-        if first.final { return .response(first.bytes) }
+        if first.final {
+            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            return .response(first.bytes)
+        }
         let rest = AsyncThrowingStream<[UInt8], any Error> { [self] in
             guard !reader.finished else { return nil }
-            guard let next = try await nextForClient() else {
+            do {
+                guard let next = try await nextForClient() else {
+                    throw GatewayError.upstream(
+                        .upstreamProtocolError, server: name, "closed the event stream without answering")
+                }
+                if next.final {
+                    reader.finished = true
+                    inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+                }
+                return next.bytes
+            } catch {
                 inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-                throw GatewayError.upstream(
-                    .upstreamProtocolError, server: name, "closed the event stream without answering")
+                throw error as? GatewayError
+                    ?? GatewayError.upstream(.upstreamProtocolError, server: name, "event stream ended: \(error)")
             }
-            if next.final {
-                reader.finished = true
-                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-            }
-            return next.bytes
         }
         return .stream(first: first.bytes, rest: rest)
     }
 
-    /// POSTs a notification or a response (expects 202).
+    /// POSTs a notification or a response (expects a 2xx).
     private func post(notification bytes: [UInt8]) async throws(GatewayError) {
-        var request = HTTPClientRequest(url: endpoint.url)
-        request.method = .POST
-        applyHeaders(to: &request, sessionHeaders: true)
-        request.body = .bytes(ByteBuffer(bytes: bytes))
+        guard case .success(let pool) = pool else { throw unavailable("no connection") }
+        let response: UpstreamHTTPResponse
         do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            guard (200..<300).contains(response.status.code) else {
-                throw GatewayError.upstream(
-                    .upstreamRejected, server: server.name, "answered a notification with HTTP \(response.status.code)")
-            }
-        } catch let error as GatewayError {
-            throw error
+            response = try await pool.execute(
+                requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: true),
+                body: ByteBuffer(bytes: bytes)
+            )
         } catch {
-            throw unavailable("\(error)")
+            throw failure(error, method: "notification", idle: server.callTimeout)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw GatewayError.upstream(
+                .upstreamRejected, server: server.name, "answered a notification with HTTP \(response.status)")
+        }
+    }
+
+    // MARK: Timeouts
+
+    /// A progress notification or log message is a sign of life: it pushes the idle deadline out.
+    private func extendDeadline(of upstreamID: Int) {
+        inFlight.withLock { inFlight in
+            guard var entry = inFlight[upstreamID] else { return }
+            entry.deadline = min(ContinuousClock.now + entry.idleTimeout, entry.hardDeadline)
+            inFlight[upstreamID] = entry
+        }
+    }
+
+    /// Stops exchanges past their deadline (their callers get a timeout) and tells the server.
+    private func expireOverdueExchanges() async {
+        let now = ContinuousClock.now
+        let expired = inFlight.withLock { inFlight -> [(Int, InFlight)] in
+            let due = inFlight.filter { $0.value.deadline <= now }
+            for (id, _) in due { inFlight.removeValue(forKey: id) }
+            return Array(due)
+        }
+        for (id, entry) in expired {
+            entry.promise?.fail(UpstreamHTTPError.timedOut)
+            entry.channel?.close(promise: nil)
+            logger.warning(
+                "HTTP server request timed out",
+                metadata: ["mcp.method": "\(entry.method)", "timeout": "\(entry.idleTimeout)"]
+            )
+            if entry.clientID != nil {
+                try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "timed out"))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func requestHead(method: HTTPMethod, bodyLength: Int, sessionHeaders: Bool) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(8 + endpoint.headers.count)
+        for (name, value) in endpoint.headers { headers.add(name: name, value: value) }
+        if case .success(let pool) = pool { headers.replaceOrAdd(name: "Host", value: pool.hostHeader) }
+        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
+        headers.replaceOrAdd(name: "Content-Length", value: String(bodyLength))
+        if sessionHeaders {
+            let (id, version) = session.withLock { ($0.id, $0.protocolVersion) }
+            if let id { headers.replaceOrAdd(name: "Mcp-Session-Id", value: id) }
+            if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        }
+        return HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+    }
+
+    private func failure(_ error: any Error, method: String, idle: Duration) -> GatewayError {
+        switch error {
+        case let error as GatewayError: error
+        case UpstreamHTTPError.timedOut:
+            .upstream(.upstreamTimeout, server: server.name, "\(method) got no response within \(idle)")
+        default:
+            unavailable("\(error)")
         }
     }
 
@@ -331,23 +428,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         }
     }
 
-    private func applyHeaders(to request: inout HTTPClientRequest, sessionHeaders: Bool) {
-        for (name, value) in endpoint.headers { request.headers.add(name: name, value: value) }
-        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
-        guard sessionHeaders else { return }
-        let (id, version) = session.withLock { ($0.id, $0.protocolVersion) }
-        if let id { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: id) }
-        if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
-    }
-
     private func unavailable(_ reason: String) -> GatewayError {
         .upstream(.upstreamUnavailable, server: server.name, reason)
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(Int64((duration / .nanoseconds(1)).rounded()))
     }
 }
