@@ -158,11 +158,16 @@ def main():
   http: {{ url: "http://127.0.0.1:{upstream_port}/mcp" }}
   stdio: {{ command: "{args.binary}", args: [demo-server] }}
 """)
-        gateway = subprocess.Popen([args.binary, "serve", "--config", config_path, "--port", str(gateway_port), "--log-level", "warning"],
-                                   stdout=subprocess.PIPE, text=True)
-        processes.append(gateway)
-        wait_for_line(gateway, gateway.stdout, "is listening on")
 
+        def start_gateway(port, executor):
+            env = dict(os.environ, MCP_GATEWAY_EXECUTOR=executor)
+            process = subprocess.Popen([args.binary, "serve", "--config", config_path, "--port", str(port), "--log-level", "warning"],
+                                       stdout=subprocess.PIPE, text=True, env=env)
+            processes.append(process)
+            wait_for_line(process, process.stdout, "is listening on")
+            return process
+
+        gateway = start_gateway(gateway_port, "default")
         direct = open_session(upstream_port, "/mcp")
         via_nginx = open_session(nginx_port, "/mcp")
         via_gateway = open_session(gateway_port, "/mcp")
@@ -177,13 +182,16 @@ def main():
         idle_rss = rss_mb(gateway.pid)
 
         results = {}
+
+        def measure(label, port, session, tool, connections):
+            wrk(port, "/mcp", session, tool, connections, 2)  # warm-up
+            r = results[(label, connections)] = wrk(port, "/mcp", session, tool, connections, args.duration)
+            print(f"c={connections:<3} {label:<44} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8.0f} µs  p99 {r['p99']:>8.0f} µs"
+                  f"  non-2xx {r['non2xx']} {r['socket_errors']}", flush=True)
+
         for connections in (1, 64):
             for label, port, session, tool in targets:
-                wrk(port, "/mcp", session, tool, connections, 2)  # warm-up
-                results[(label, connections)] = wrk(port, "/mcp", session, tool, connections, args.duration)
-                r = results[(label, connections)]
-                print(f"c={connections:<3} {label:<26} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8.0f} µs  p99 {r['p99']:>8.0f} µs"
-                      f"  non-2xx {r['non2xx']} {r['socket_errors']}", flush=True)
+                measure(label, port, session, tool, connections)
         loaded_rss = rss_mb(gateway.pid)
 
         started = time.time()
@@ -192,6 +200,13 @@ def main():
         sessions_rss = rss_mb(gateway.pid)
         print(f"gateway RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB, "
               f"after {args.sessions} more sessions {sessions_rss:.1f} MB (+{sessions_rss - loaded_rss:.1f} MB, created in {session_seconds:.1f} s)")
+        # The same gateway rows with Swift Concurrency running on SwiftNIO's event loops (MCP_GATEWAY_EXECUTOR=eventloop).
+        eventloop_port = free_port()
+        start_gateway(eventloop_port, "eventloop")
+        session = open_session(eventloop_port, "/mcp")
+        for connections in (1, 64):
+            for label, tool in (("gateway → HTTP upstream", "http__echo"), ("gateway → stdio upstream", "stdio__echo")):
+                measure(f"{label} (event-loop executor)", eventloop_port, session, tool, connections)
         write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds)
     finally:
         for process in reversed(processes):
@@ -248,6 +263,10 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         f"Idle RSS is read from `/proc/PID/status` (VmRSS) after start-up and one call per path; the session figure adds "
         f"{args.sessions:,} `initialize` requests (each a new session, kept idle) after the load runs, created in {session_seconds:.1f} s.",
         "",
+        "The rows marked *event-loop executor* run the same gateway with `MCP_GATEWAY_EXECUTOR=eventloop`, which makes "
+        "SwiftNIO's event loops Swift Concurrency's global executor: fewer thread hand-offs per request, so lower latency "
+        "at concurrency 1, but lower throughput under load, which is why it is not the default.",
+        "",
         "## Reproduce",
         "",
         "```sh",
@@ -256,6 +275,10 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         "```",
         "",
     ]
+    notes = os.path.join(ROOT, "bench", "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as extra:
+            lines += ["", extra.read().strip(), ""]
     with open(args.output, "w") as out:
         out.write("\n".join(lines))
     print(f"wrote {args.output}")
