@@ -13,8 +13,10 @@ import httpx2
 import pytest
 
 from conftest import (
+    GATEWAY_BIN,
     Gateway,
     RawSession,
+    Upstream,
     demo_stdio,
     descendants,
     faulty_stdio,
@@ -250,3 +252,33 @@ async def test_server_that_never_becomes_ready_does_not_stall_the_others(tmp_pat
             assert text_of((await s.call("demo__echo", {"text": "still fine"}))["result"]) == "still fine"
     finally:
         gw.stop()  # shutdown itself is checked in test_lifecycle.py
+
+
+async def test_http_upstream_that_restarts_gets_a_new_session_transparently(tmp_path) -> None:
+    """A restarted HTTP server no longer knows the gateway's session: while it is down, calls fail naming it; once it
+    is back, its 404 for the old session makes the gateway initialise a new one and retry, so the call succeeds."""
+    announce = r"demo server listening on (http://\S+/mcp)"
+    first = Upstream([GATEWAY_BIN, "demo-server", "--http", "0"], announce, on_stderr=True)
+    port = first.port
+    gw = Gateway(tmp_path, {"servers": {"web": {"url": first.url, "timeout": "5s"}}}).start()
+    second = None
+    try:
+        async with http_client() as client:
+            s = RawSession(client, gw.mcp())
+            await s.initialize()
+            assert text_of((await s.call("web__echo", {"text": "before"}))["result"]) == "before"
+
+            first.stop()
+            down = await asyncio.wait_for(s.call("web__echo", {"text": "while down"}), 10)
+            assert down["error"]["code"] == -32603, down
+            assert down["error"]["data"]["server"] == "web", down
+
+            second = Upstream([GATEWAY_BIN, "demo-server", "--http", str(port)], announce, on_stderr=True)
+            after = await asyncio.wait_for(s.call("web__echo", {"text": "after restart"}), 10)
+            assert text_of(after["result"]) == "after restart", after
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
+        gw.stop_and_check()
+
