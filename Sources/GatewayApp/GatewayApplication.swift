@@ -10,7 +10,7 @@ import UnixSignals
 /// The composition root: builds every part from a checked configuration and runs them as one service group.
 /// SIGTERM or SIGINT stops accepting connections, lets requests in flight finish, then stops upstream processes.
 public struct GatewayApplication: Sendable {
-    public static let version = "0.1.0"
+    public static let version = GatewayVersion.current
 
     public let configuration: GatewayConfiguration
     public let logger: Logger

@@ -3,14 +3,12 @@ import GatewayWire
 
 /// How the gateway introduces itself to upstream servers, and how it reads their answer.
 enum GatewayClientInfo {
-    static let version = "0.1.0"
-
     /// `initialize` params: the newest session-based revision, and no client capabilities, since sampling,
     /// elicitation and roots are not relayed yet.
     static let initializeParams: JSONValue = [
         "protocolVersion": .string(MCPProtocolVersion.latestSessionBased),
         "capabilities": [:],
-        "clientInfo": ["name": "mcp-gateway", "version": .string(version)],
+        "clientInfo": ["name": "mcp-gateway", "version": .string(GatewayVersion.current)],
     ]
 
     static func handshake(from bytes: [UInt8], server: String) throws(GatewayError) -> UpstreamHandshake {
