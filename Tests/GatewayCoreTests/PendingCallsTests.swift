@@ -10,9 +10,9 @@ final class ShufflingEchoUpstream: Sendable {
     let pending = PendingCalls()
     private let written = Mutex<[[UInt8]]>([])
 
-    func write(_ bytes: [UInt8]) -> Bool {
+    func write(_ bytes: [UInt8]) -> GatewayError? {
         written.withLock { $0.append(bytes) }
-        return true
+        return nil
     }
 
     /// Answers everything written so far; returns how many requests it answered.

@@ -9,6 +9,7 @@ import secrets
 import time
 
 import httpx2
+import pytest
 
 from conftest import Gateway, RawSession, http_client, messages_of, parse_sse, text_of
 
@@ -114,3 +115,28 @@ async def test_same_id_across_endpoints_and_servers_at_once(gateway: Gateway) ->
     for expected, message in results:
         assert message["id"] == "same"
         assert text_of(message["result"]) == expected
+
+
+@pytest.mark.parametrize("server", ["demo", "demohttp"])
+async def test_cancelled_call_ends_at_once_and_the_server_keeps_serving(gateway: Gateway, server: str) -> None:
+    """notifications/cancelled ends the client's own waiting call (its POST is answered at once, with an error),
+    leaves other clients' calls with the same id alone, and the server keeps serving."""
+    async with http_client() as client:
+        mine, theirs = RawSession(client, gateway.mcp()), RawSession(client, gateway.mcp())
+        await mine.initialize()
+        await theirs.initialize()
+        slow = {"steps": 1, "delayMs": 3000}
+        my_call = asyncio.create_task(mine.call(f"{server}__slow", slow, id="same"))
+        their_call = asyncio.create_task(theirs.call(f"{server}__slow", {"steps": 1, "delayMs": 500}, id="same"))
+        await asyncio.sleep(0.3)  # let both calls reach the server (nothing announces that they have)
+        began = time.monotonic()
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "same"}}
+        assert (await mine.post(cancel)).status_code == 202
+        cancelled = await asyncio.wait_for(my_call, 5)
+        assert time.monotonic() - began < 1.5, "the cancelled call was not ended at once"
+        assert cancelled["id"] == "same" and "error" in cancelled, cancelled
+        theirs_done = await asyncio.wait_for(their_call, 5)
+        assert text_of(theirs_done["result"]) == "done after 1 steps", theirs_done
+        again = await mine.call(f"{server}__echo", {"text": "still serving"})
+        assert text_of(again["result"]) == "still serving"
+

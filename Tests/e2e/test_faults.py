@@ -13,7 +13,9 @@ import httpx2
 import pytest
 
 from conftest import (
+    E2E_DIR,
     GATEWAY_BIN,
+    PYTHON,
     Gateway,
     RawSession,
     Upstream,
@@ -27,6 +29,7 @@ from conftest import (
 )
 
 SECRET_NAME = "E2E_GATEWAY_SECRET"
+E2E_FIXTURES = E2E_DIR / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -280,5 +283,25 @@ async def test_http_upstream_that_restarts_gets_a_new_session_transparently(tmp_
         if second is not None:
             second.stop()
         first.stop()
+        gw.stop_and_check()
+
+
+async def test_a_tool_call_is_never_sent_twice_when_its_connection_dies(tmp_path) -> None:
+    """The server takes the call and drops the connection without answering. The gateway may not repeat a
+    tools/call on a fresh connection (it cannot know whether the tool ran): the client gets an error naming the server,
+    and the server saw the call exactly once."""
+    server = Upstream([PYTHON, str(E2E_FIXTURES / "closing_http_server.py")], r"^listening (http://\S+)", on_stderr=False)
+    gw = Gateway(tmp_path, {"servers": {"closing": {"url": server.url, "timeout": "5s"}}}).start()
+    try:
+        async with http_client() as client:
+            s = RawSession(client, gw.mcp())
+            await s.initialize()
+            assert text_of((await s.call("closing__count", {}))["result"]) == "0"
+            dropped = await asyncio.wait_for(s.call("closing__drop", {}), 10)
+            assert dropped["error"]["code"] == -32603, dropped
+            assert dropped["error"]["data"]["server"] == "closing", dropped
+            assert text_of((await s.call("closing__count", {}))["result"]) == "1"
+    finally:
+        server.stop()
         gw.stop_and_check()
 

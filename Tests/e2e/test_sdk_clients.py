@@ -48,8 +48,8 @@ EXPECTED_TOOLS = {
     "demo": {"echo", "add", "slow", "log", "fail"},
     "demohttp": {"echo", "add", "slow", "log", "fail"},
     "time": {"get_current_time", "convert_time"},
-    "sdksse": {"echo", "add", "progress", "log", "rpc_error"},
-    "sdkjson": {"echo", "add", "progress", "log", "rpc_error"},
+    "sdksse": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
+    "sdkjson": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
 }
 
 
@@ -324,6 +324,24 @@ async def test_list_changed_reaches_the_client_and_refreshes_the_list(gateway: G
         after = {t.name for t in await all_tools(c)}
         assert "raw__fresh_tool" in after
         assert text(await c.call_tool("raw__fresh_tool", {})) == "called fresh_tool"
+
+
+@pytest.mark.parametrize("server", ["sdksse", "sdkjson"])
+async def test_http_server_list_changed_reaches_other_sessions(gateway: Gateway, server: str) -> None:
+    """An HTTP server's notifications/tools/list_changed (not tied to a request) reaches a session that did not
+    cause it, through the gateway's standalone stream to the server or the request's own stream."""
+    changed = asyncio.Event()
+
+    async def on_message(message) -> None:
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            changed.set()
+
+    # Both on the server's own endpoint: a session on /mcp would also hear other servers becoming ready.
+    async with client(gateway.mcp(server), message_handler=on_message, cache=None) as bystander:
+        await all_tools(bystander)
+        async with client(gateway.mcp(server), cache=None) as caller:
+            assert text(await caller.call_tool("announce_tools_changed", {})) == "announced"
+        await asyncio.wait_for(changed.wait(), 10)
 
 
 async def test_resource_updates_reach_subscribers_only(gateway: Gateway) -> None:

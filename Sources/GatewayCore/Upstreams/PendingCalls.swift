@@ -70,7 +70,7 @@ public final class PendingCalls: Sendable {
     public func call(
         _ request: UpstreamRequest,
         now: ContinuousClock.Instant = .now,
-        write: @Sendable (_ bytes: [UInt8]) -> Bool
+        write: @Sendable (_ bytes: [UInt8]) -> GatewayError?
     ) async throws(GatewayError) -> MCPReply {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
@@ -93,8 +93,8 @@ public final class PendingCalls: Sendable {
                         continuation.resume(throwing: refusal)
                     } else if Task.isCancelled {
                         abandon(id)
-                    } else if !write(request.encoded(upstreamID: id)) {
-                        fail(id, GatewayError(.upstreamUnavailable, "the connection is closing"))
+                    } else if let error = write(request.encoded(upstreamID: id)) {
+                        fail(id, error)
                     }
                 }
             } onCancel: {
@@ -192,11 +192,11 @@ public final class PendingCalls: Sendable {
         return id
     }
 
-    /// Fails calls whose deadline has passed and returns their upstream ids (to cancel them upstream).
+    /// Fails calls whose deadline has passed and returns their upstream ids and methods (to cancel them upstream).
     public func expire(
         now: ContinuousClock.Instant = .now,
         error: (UpstreamRequest, _ hard: Bool) -> GatewayError
-    ) -> [Int] {
+    ) -> [(id: Int, method: String)] {
         let expired = state.withLock { state -> [(Int, Entry)] in
             let due = state.entries.filter { $0.value.idleDeadline <= now || $0.value.hardDeadline <= now }
             for (id, _) in due { state.entries.removeValue(forKey: id) }
@@ -205,7 +205,7 @@ public final class PendingCalls: Sendable {
         for (_, entry) in expired {
             Effect.fail(entry.phase, error(entry.request, entry.hardDeadline <= now)).perform()
         }
-        return expired.map(\.0)
+        return expired.map { (id: $0.0, method: $0.1.request.method) }
     }
 
     private func abandon(_ id: Int) {

@@ -34,7 +34,7 @@ enum SSEResponse {
         return Response(
             status: .ok,
             headers: headers,
-            body: body(first: first, keepAlive: keepAlive) { continuation in
+            body: body(first: first, keepAlive: keepAlive, endsOnShutdown: false) { continuation in
                 do {
                     for try await message in rest { continuation.yield(.message(message)) }
                 } catch {
@@ -50,15 +50,18 @@ enum SSEResponse {
         Response(
             status: .ok,
             headers: headers,
-            body: body(first: nil, keepAlive: keepAlive) { continuation in
+            body: body(first: nil, keepAlive: keepAlive, endsOnShutdown: true) { continuation in
                 for await message in stream { continuation.yield(.message(message)) }
             }
         )
     }
 
+    /// `endsOnShutdown`: standalone streams end as soon as the gateway starts shutting down; request answers keep
+    /// the grace period to finish.
     private static func body(
         first: [UInt8]?,
         keepAlive: Duration,
+        endsOnShutdown: Bool,
         produce: @escaping @Sendable (AsyncStream<Event>.Continuation) async -> Void
     ) -> ResponseBody {
         ResponseBody { writer in
@@ -85,7 +88,7 @@ enum SSEResponse {
                     group.cancelAll()
                 }
             } onGracefulShutdown: {
-                continuation.finish()
+                if endsOnShutdown { continuation.finish() }
             }
             try await writer.finish(nil)
         }

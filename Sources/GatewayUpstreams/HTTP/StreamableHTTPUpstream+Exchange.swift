@@ -5,10 +5,11 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-// MARK: - Exchanges with the server: requests, their answers, timeouts
+// MARK: - Exchanges with the server
 
 extension StreamableHTTPUpstream {
-    /// POSTs one request and reads the answer up to the first message for it.
+    /// POSTs one request and reads the answer up to the first message for it. Client requests can be cancelled
+    /// while in flight; everything has a time limit.
     func exchange(
         _ bytes: [UInt8],
         upstreamID: Int,
@@ -20,58 +21,65 @@ extension StreamableHTTPUpstream {
         case .success(let connections): pool = connections
         case .failure(let error): throw unavailable("\(error)")
         }
-        let now = ContinuousClock.now
+        let method = request?.method ?? "initialize"
         let idle = request?.idleTimeout ?? server.connectTimeout
-        inFlight.withLock {
-            $0[upstreamID] = InFlight(
-                owner: request?.owner,
-                clientID: request?.clientID,
-                method: request?.method ?? "initialize",
-                idleTimeout: idle,
-                deadline: now + idle,
-                hardDeadline: now + (request?.maxDuration ?? idle)
-            )
+        if let request, let clientID = request.clientID {
+            inFlight.withLock { $0[upstreamID] = InFlight(owner: request.owner, clientID: clientID) }
         }
+        let finished: @Sendable () -> Void = { [self] in _ = inFlight.withLock { $0.removeValue(forKey: upstreamID) } }
+        let abandoned = self.abandoned.continuation
+        var onAbandoned: (@Sendable () -> Void)? = nil
+        if request?.clientID != nil { onAbandoned = { @Sendable in _ = abandoned.yield(upstreamID) } }
+        let onExchange: (any Channel, EventLoopPromise<UpstreamHTTPResponse>) -> Void = { channel, promise in
+            self.inFlight.withLock { inFlight in
+                inFlight[upstreamID]?.channel = channel
+                inFlight[upstreamID]?.promise = promise
+            }
+        }
+        let head = requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: sessionHeaders)
         let response: UpstreamHTTPResponse
         do {
             response = try await pool.execute(
-                requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: sessionHeaders),
-                body: ByteBuffer(bytes: bytes)
-            ) { channel, promise in
-                inFlight.withLock { inFlight in
-                    inFlight[upstreamID]?.channel = channel
-                    inFlight[upstreamID]?.promise = promise
-                }
-            }
+                head,
+                body: ByteBuffer(bytes: bytes),
+                idleTimeout: idle,
+                deadline: request?.maxDuration ?? server.connectTimeout,
+                retryable: method != "tools/call",
+                onAbandoned: onAbandoned,
+                onExchange: onExchange
+            )
         } catch {
-            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-            throw failure(error, method: request?.method ?? "initialize", idle: idle)
+            finished()
+            throw failure(error, method: method, idle: idle)
         }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
         switch (response.status, response.body) {
         case (200, .complete(let body)) where contentType.hasPrefix("application/json"):
-            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-            guard let message = try? JSONRPCMessage.parse(Array(body.readableBytesView)) else {
+            finished()
+            guard let message = try? JSONRPCMessage.parse(Array(body.readableBytesView)),
+                message.kind == .response || message.kind == .errorResponse, message.id?.intValue == upstreamID
+            else {
                 throw GatewayError.upstream(
-                    .upstreamProtocolError, server: server.name, "answered with invalid JSON-RPC")
+                    .upstreamProtocolError, server: server.name,
+                    "answered \(method) with something other than its response")
             }
             return (response.headers, .response(request?.restoring(message) ?? message.bytes))
         case (200, .stream(let body)):
             let reader = SSEMessageReader(body: body, maxEventBytes: maxMessageBytes)
             do {
-                return (response.headers, try await firstEvent(from: reader, upstreamID: upstreamID, request: request))
-            } catch let error as GatewayError {
-                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-                throw error
+                return (
+                    response.headers,
+                    try await firstEvent(from: reader, upstreamID: upstreamID, request: request, finished: finished)
+                )
             } catch {
-                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-                throw failure(error, method: request?.method ?? "initialize", idle: idle)
+                finished()
+                throw failure(error, method: method, idle: idle)
             }
         case (404, _) where sessionHeaders && session.withLock({ $0.id }) != nil:
-            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            finished()
             throw GatewayError(.sessionNotFound, "session expired")
         default:
-            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            finished()
             let text = String(decoding: (try? await response.collect(limit: 2048)) ?? [], as: UTF8.self)
             throw GatewayError.upstream(
                 .upstreamRejected,
@@ -84,18 +92,25 @@ extension StreamableHTTPUpstream {
 
     /// Reads an SSE answer until its first message for this request: the response (plain reply) or a notification
     /// (a stream that ends with the response).
-    func firstEvent(from reader: SSEMessageReader, upstreamID: Int, request: UpstreamRequest?) async throws
-        -> MCPReply
-    {
+    private func firstEvent(
+        from reader: SSEMessageReader,
+        upstreamID: Int,
+        request: UpstreamRequest?,
+        finished: @escaping @Sendable () -> Void
+    ) async throws -> MCPReply {
         let name = server.name
+        let method = request?.method ?? "initialize"
+        let idle = request?.idleTimeout ?? server.connectTimeout
         @Sendable func nextForClient() async throws -> (bytes: [UInt8], final: Bool)? {
             while let message = try await reader.next() {
                 switch message.kind {
                 case .response, .errorResponse:
                     guard message.id?.intValue == upstreamID else { continue }
                     return (request?.restoring(message) ?? message.bytes, true)
+                case .notification where Self.serverWide.contains(message.method ?? ""):
+                    // Not about this request: every session that sees the server hears it (and caches are cleared).
+                    events.onNotification(name, message)
                 case .notification:
-                    extendDeadline(of: upstreamID)
                     return (request?.restoring(message) ?? message.bytes, false)
                 case .request:
                     if let reply = ServerInitiatedRequest.reply(to: message) { try? await post(notification: reply) }
@@ -108,7 +123,7 @@ extension StreamableHTTPUpstream {
                 .upstreamProtocolError, server: name, "closed the event stream without answering")
         }
         if first.final {
-            inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+            finished()
             return .response(first.bytes)
         }
         let rest = AsyncThrowingStream<[UInt8], any Error> { [self] in
@@ -120,13 +135,12 @@ extension StreamableHTTPUpstream {
                 }
                 if next.final {
                     reader.finished = true
-                    inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
+                    finished()
                 }
                 return next.bytes
             } catch {
-                inFlight.withLock { _ = $0.removeValue(forKey: upstreamID) }
-                throw error as? GatewayError
-                    ?? GatewayError.upstream(.upstreamProtocolError, server: name, "event stream ended: \(error)")
+                finished()
+                throw failure(error, method: method, idle: idle)
             }
         }
         return .stream(first: first.bytes, rest: rest)
@@ -139,7 +153,10 @@ extension StreamableHTTPUpstream {
         do {
             response = try await pool.execute(
                 requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: true),
-                body: ByteBuffer(bytes: bytes)
+                body: ByteBuffer(bytes: bytes),
+                idleTimeout: server.callTimeout,
+                deadline: server.callTimeout,
+                retryable: true
             )
         } catch {
             throw failure(error, method: "notification", idle: server.callTimeout)
@@ -150,39 +167,59 @@ extension StreamableHTTPUpstream {
         }
     }
 
-    // MARK: Timeouts
+    // MARK: The standalone stream
 
-    /// A progress notification or log message is a sign of life: it pushes the idle deadline out.
-    func extendDeadline(of upstreamID: Int) {
-        inFlight.withLock { inFlight in
-            guard var entry = inFlight[upstreamID] else { return }
-            entry.deadline = min(ContinuousClock.now + entry.idleTimeout, entry.hardDeadline)
-            inFlight[upstreamID] = entry
-        }
-    }
-
-    /// Stops exchanges past their deadline (their callers get a timeout) and tells the server.
-    func expireOverdueExchanges() async {
-        let now = ContinuousClock.now
-        let expired = inFlight.withLock { inFlight -> [(Int, InFlight)] in
-            let due = inFlight.filter { $0.value.deadline <= now }
-            for (id, _) in due { inFlight.removeValue(forKey: id) }
-            return Array(due)
-        }
-        for (id, entry) in expired {
-            entry.promise?.fail(UpstreamHTTPError.timedOut)
-            entry.channel?.close(promise: nil)
-            logger.warning(
-                "HTTP server request timed out",
-                metadata: ["mcp.method": "\(entry.method)", "timeout": "\(entry.idleTimeout)"]
-            )
-            if entry.clientID != nil {
-                try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "timed out"))
+    /// Keeps the session's GET stream open and relays what arrives on it (list changes, resource updates, log
+    /// messages). A server answering 405 offers none; a stream that ends is reopened with backoff.
+    func listenForServerMessages() async {
+        var backoff = RestartBackoff()
+        backoff.cap = .seconds(30)
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            guard (try? await gate.wait(timeout: .seconds(3600), timeoutError: unavailable("not ready"))) != nil,
+                case .success(let pool) = pool
+            else {
+                try? await Task.sleep(for: .seconds(1))
+                continue
             }
+            let started = ContinuousClock.now
+            do {
+                var head = requestHead(method: .GET, bodyLength: 0, sessionHeaders: true)
+                head.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
+                head.headers.remove(name: "Content-Type")
+                let response = try await pool.execute(
+                    head, body: ByteBuffer(), idleTimeout: nil, deadline: nil, retryable: true)
+                if response.status == 405 {
+                    logger.debug("HTTP server offers no standalone stream")
+                    return
+                }
+                if case .stream(let body) = response.body, response.status == 200 {
+                    let reader = SSEMessageReader(body: body, maxEventBytes: maxMessageBytes)
+                    while let message = try await reader.next() {
+                        switch message.kind {
+                        case .notification: events.onNotification(server.name, message)
+                        case .request:
+                            if let reply = ServerInitiatedRequest.reply(to: message) {
+                                try? await post(notification: reply)
+                            }
+                        default: break
+                        }
+                    }
+                }
+            } catch {
+                logger.debug("HTTP server standalone stream ended", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: backoff.delay(afterRunningFor: .now - started, using: &generator))
         }
     }
 
     // MARK: Helpers
+
+    /// Notifications about the server as a whole, relayed to every session even when they arrive on a request's stream.
+    static let serverWide: Set<String> = [
+        "notifications/tools/list_changed", "notifications/prompts/list_changed",
+        "notifications/resources/list_changed", "notifications/resources/updated",
+    ]
 
     func requestHead(method: HTTPMethod, bodyLength: Int, sessionHeaders: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders()
@@ -205,6 +242,8 @@ extension StreamableHTTPUpstream {
         case let error as GatewayError: error
         case UpstreamHTTPError.timedOut:
             .upstream(.upstreamTimeout, server: server.name, "\(method) got no response within \(idle)")
+        case UpstreamHTTPError.cancelled:
+            GatewayError(.internalError, "request cancelled")
         default:
             unavailable("\(error)")
         }

@@ -9,9 +9,10 @@ import Synchronization
 /// A session with one Streamable HTTP MCP server (2025-03-26 and later).
 ///
 /// One upstream session is shared by all clients, with gateway-minted ids and progress tokens as for stdio. Each
-/// request is its own POST on a pooled keep-alive connection; the server's answer may be JSON or an SSE stream, and
-/// a stream is handed to the client as soon as the server sends anything before its response. A `404` for the
-/// session means it expired: the gateway initialises a new one and retries the request once. Closing sends `DELETE`.
+/// request is its own POST on a pooled keep-alive connection, with its own time limits; the server's answer may be
+/// JSON or an SSE stream, and a stream is handed to the client as soon as the server sends anything before its
+/// response. A standalone GET stream carries what the server sends unprompted. A `404` for the session means it
+/// expired: the gateway initialises a new one and retries the request once. Closing sends `DELETE`.
 public final class StreamableHTTPUpstream: UpstreamTransport {
     public let instanceID: String
     let server: ServerConfiguration
@@ -28,24 +29,24 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         var protocolVersion: String?
         var generation = 0
         var reconnecting = false
+        /// Set when re-initialising failed; the supervision loop then reconnects with backoff.
+        var lost = false
     }
 
-    /// An exchange in flight: who asked (for cancellation), when it times out, and how to stop it.
+    /// An exchange that a client may still cancel.
     struct InFlight {
-        var owner: String?
-        var clientID: JSONRPCID?
-        var method: String
-        var idleTimeout: Duration
-        var deadline: ContinuousClock.Instant
-        var hardDeadline: ContinuousClock.Instant
+        var owner: String
+        var clientID: JSONRPCID
         var channel: (any Channel)?
         var promise: EventLoopPromise<UpstreamHTTPResponse>?
     }
 
     let session = Mutex(Session())
     private let state = Mutex<UpstreamStatus>(.starting)
-    private let nextID = Atomic<Int>(1)
+    let nextID = Atomic<Int>(1)
     let inFlight = Mutex<[Int: InFlight]>([:])
+    /// Upstream ids whose client went away mid-stream; `run()` tells the server.
+    let abandoned: (stream: AsyncStream<Int>, continuation: AsyncStream<Int>.Continuation)
 
     public init(
         server: ServerConfiguration,
@@ -61,6 +62,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         self.maxMessageBytes = maxMessageBytes
         self.events = events
         self.logger = logger
+        self.abandoned = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1024))
         let components = URLComponents(string: endpoint.url)
         let path = components?.percentEncodedPath ?? ""
         let query = components?.percentEncodedQuery.map { "?" + $0 } ?? ""
@@ -86,28 +88,49 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     // MARK: Lifecycle
 
     public func run() async {
-        var backoff = RestartBackoff()
-        var generator = SystemRandomNumberGenerator()
-        while !Task.isCancelled {
-            do throws(GatewayError) {
-                try await connect()
-                break
-            } catch {
-                state.withLock { $0 = .down(error.message) }
-                gate.fail(error)
-                logger.warning("HTTP server unreachable; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff.delay(afterRunningFor: .zero, using: &generator))
-                gate.reset()
-            }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.announceAbandonedRequests() }
+            group.addTask { await self.listenForServerMessages() }
+            // Runs until the gateway stops; the helpers may finish earlier (a server without a standalone stream).
+            await superviseSession()
+            group.cancelAll()
         }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(100))
-            await expireOverdueExchanges()
-        }
+        abandoned.continuation.finish()
         await closeSession()
         state.withLock { $0 = .stopped }
         gate.fail(unavailable("the gateway is shutting down"))
         if case .success(let pool) = pool { await pool.shutdown() }
+    }
+
+    /// Connects, and connects again with backoff whenever the session is lost; closes stale idle connections.
+    private func superviseSession() async {
+        var backoff = RestartBackoff()
+        var generator = SystemRandomNumberGenerator()
+        var connected = false
+        while !Task.isCancelled {
+            if !connected || session.withLock({ $0.lost }) {
+                do throws(GatewayError) {
+                    try await connect()
+                    connected = true
+                    session.withLock { $0.lost = false }
+                } catch {
+                    state.withLock { $0 = .down(error.message) }
+                    gate.fail(error)
+                    logger.warning("HTTP server unreachable; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: backoff.delay(afterRunningFor: .zero, using: &generator))
+                    gate.reset()
+                    continue
+                }
+            }
+            if case .success(let pool) = pool { pool.evictIdle(olderThan: .seconds(4)) }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func announceAbandonedRequests() async {
+        for await id in abandoned.stream {
+            try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "the client went away"))
+        }
     }
 
     /// `initialize`, then `notifications/initialized`; opens the gate.
@@ -137,7 +160,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         )
     }
 
-    /// Re-initialises after the server forgot the session, unless another request already did.
+    /// Re-initialises after the server forgot the session, unless another request already did. If that fails, the
+    /// session is marked lost and the supervision loop keeps trying with backoff.
     private func reconnect(after generation: Int) async throws(GatewayError) {
         let mine = session.withLock { session in
             guard session.generation == generation, !session.reconnecting else { return false }
@@ -156,6 +180,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             try await connect()
         } catch {
             state.withLock { $0 = .down(error.message) }
+            session.withLock { $0.lost = true }
             gate.fail(error)
             throw error
         }
@@ -164,7 +189,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     private func closeSession() async {
         guard session.withLock({ $0.id }) != nil, case .success(let pool) = pool else { return }
         let head = requestHead(method: .DELETE, bodyLength: 0, sessionHeaders: true)
-        _ = try? await pool.execute(head, body: ByteBuffer())
+        _ = try? await pool.execute(
+            head, body: ByteBuffer(), idleTimeout: .seconds(2), deadline: .seconds(2), retryable: true)
     }
 
     // MARK: Requests
@@ -205,18 +231,28 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         }
     }
 
+    /// Stops the client's request here (its caller gets an error at once) and tells the server.
     public func cancel(owner: String, clientID: JSONRPCID) async {
-        let id = inFlight.withLock { inFlight -> Int? in
-            guard let id = inFlight.first(where: { $0.value.owner == owner && $0.value.clientID == clientID })?.key
+        let match = inFlight.withLock { inFlight -> (Int, InFlight)? in
+            guard let id = inFlight.first(where: { $0.value.owner == owner && $0.value.clientID == clientID })?.key,
+                let entry = inFlight.removeValue(forKey: id)
             else { return nil }
-            inFlight.removeValue(forKey: id)
-            return id
+            return (id, entry)
         }
-        guard let id else { return }
+        guard let (id, entry) = match else { return }
+        if case .success(let pool) = pool, let channel = entry.channel, let promise = entry.promise {
+            pool.cancel(promise, on: channel)
+        }
         try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "cancelled by the client"))
     }
 
     func unavailable(_ reason: String) -> GatewayError {
         .upstream(.upstreamUnavailable, server: server.name, reason)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(Int64((duration / .nanoseconds(1)).rounded()))
     }
 }

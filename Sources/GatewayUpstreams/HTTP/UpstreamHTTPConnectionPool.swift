@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// A request takes an idle connection (the most recently used first), or opens one while fewer than
 /// `maxConnections` are open, or waits for one to be released. Each exchange costs one hop onto the connection's event
-/// loop and one back. A request on a reused connection that the server closed before answering is retried once on
-/// a fresh connection; nothing else is retried.
+/// loop and one back. Only requests the caller marks `retryable` are sent again, once, when a reused connection
+/// closes before any response; a `tools/call` is never repeated behind the client's back.
 final class UpstreamHTTPConnectionPool: Sendable {
     let host: String
     let port: Int
@@ -20,11 +20,17 @@ final class UpstreamHTTPConnectionPool: Sendable {
     private let tlsContext: NIOSSLContext?
     private let group: any EventLoopGroup
 
+    private enum Next: Sendable {
+        case use(any Channel)
+        case connect
+        /// A slot opened or the connection handed over died: decide again.
+        case retry
+    }
+
     private struct State {
-        var idle: [any Channel] = []
+        var idle: [(channel: any Channel, since: NIODeadline)] = []
         var open = 0
-        /// Requests waiting for a connection; resumed with one, or with `nil` when a slot opened to connect anew.
-        var waiters: [CheckedContinuation<(any Channel)?, any Error>] = []
+        var waiters: [CheckedContinuation<Next, any Error>] = []
         var closed = false
     }
 
@@ -41,7 +47,8 @@ final class UpstreamHTTPConnectionPool: Sendable {
         let tls = scheme == "https"
         self.host = host
         self.port = url.port ?? (tls ? 443 : 80)
-        self.hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        let hostName = host.contains(":") ? "[\(host)]" : host
+        self.hostHeader = url.port.map { "\(hostName):\($0)" } ?? hostName
         self.maxConnections = maxConnections
         self.maxBodyBytes = maxBodyBytes
         self.group = group
@@ -53,27 +60,57 @@ final class UpstreamHTTPConnectionPool: Sendable {
     }
 
     /// Sends one request and returns the response head and body. `onExchange` learns the connection and the
-    /// response promise: failing the promise and closing the connection is how timeouts stop an exchange.
+    /// response promise, so the exchange can be cancelled (``cancel(_:on:)``).
     func execute(
         _ head: HTTPRequestHead,
         body: ByteBuffer,
+        idleTimeout: Duration?,
+        deadline: Duration?,
+        retryable: Bool,
+        onAbandoned: (@Sendable () -> Void)? = nil,
         onExchange: (any Channel, EventLoopPromise<UpstreamHTTPResponse>) -> Void = { _, _ in }
     ) async throws -> UpstreamHTTPResponse {
+        let limit = deadline.map { NIODeadline.now() + TimeAmount($0) }
         var retried = false
         while true {
             let channel = try await acquire()
             let response = channel.eventLoop.makePromise(of: UpstreamHTTPResponse.self)
             onExchange(channel, response)
+            let exchange = UpstreamHTTPExchange(
+                head: head,
+                body: body,
+                promise: response,
+                idleTimeout: idleTimeout.map(TimeAmount.init),
+                deadline: limit,
+                onAbandoned: onAbandoned
+            )
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenFailure { _ in response.fail(UpstreamHTTPError.closedBeforeResponse(reused: true))
             }
-            channel.writeAndFlush(UpstreamHTTPExchange(head: head, body: body, promise: response), promise: written)
+            channel.writeAndFlush(exchange, promise: written)
             do {
                 return try await response.futureResult.get()
-            } catch UpstreamHTTPError.closedBeforeResponse(reused: true) where !retried {
+            } catch UpstreamHTTPError.closedBeforeResponse(reused: true) where retryable && !retried {
                 retried = true
             }
         }
+    }
+
+    /// Stops the exchange of `promise` if it is still running on `channel`; its caller gets a cancellation error.
+    func cancel(_ promise: EventLoopPromise<UpstreamHTTPResponse>, on channel: any Channel) {
+        channel.triggerUserOutboundEvent(UpstreamHTTPCancellation(promise: promise), promise: nil)
+    }
+
+    /// Closes idle connections unused for `age` (servers close idle keep-alive connections on their own schedule,
+    /// and a request sent just as they do would fail).
+    func evictIdle(olderThan age: TimeAmount) {
+        let cutoff = NIODeadline.now() - age
+        let stale = state.withLock { state -> [any Channel] in
+            let stale = state.idle.filter { $0.since < cutoff }.map(\.channel)
+            state.idle.removeAll { $0.since < cutoff }
+            return stale
+        }
+        for channel in stale { channel.close(promise: nil) }
     }
 
     /// Closes every connection; later requests fail.
@@ -84,7 +121,7 @@ final class UpstreamHTTPConnectionPool: Sendable {
                 state.idle = []
                 state.waiters = []
             }
-            return (state.idle, state.waiters)
+            return (state.idle.map(\.channel), state.waiters)
         }
         for waiter in waiters { waiter.resume(throwing: UpstreamHTTPError.poolClosed) }
         for channel in idle { try? await channel.close() }
@@ -94,37 +131,35 @@ final class UpstreamHTTPConnectionPool: Sendable {
 
     private func acquire() async throws -> any Channel {
         while true {
-            enum Next {
-                case use(any Channel)
-                case connect
-                case wait
-            }
-            let next: Next = try state.withLock { state in
-                if state.closed { throw UpstreamHTTPError.poolClosed }
-                while let channel = state.idle.popLast() {
-                    if channel.isActive { return .use(channel) }
+            // Deciding and queueing happen under one lock, so a release in between cannot be missed.
+            let next = try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<Next, any Error>) in
+                let decision: Result<Next, UpstreamHTTPError>? = state.withLock { state in
+                    if state.closed { return .failure(.poolClosed) }
+                    while let (channel, _) = state.idle.popLast() {
+                        if channel.isActive { return .success(.use(channel)) }
+                    }
+                    if state.open < maxConnections {
+                        state.open += 1
+                        return .success(.connect)
+                    }
+                    state.waiters.append(continuation)
+                    return nil
                 }
-                if state.open < maxConnections {
-                    state.open += 1
-                    return .connect
-                }
-                return .wait
+                if let decision { continuation.resume(with: decision.mapError { $0 as any Error }) }
             }
             switch next {
-            case .use(let channel): return channel
+            case .use(let channel) where channel.isActive: return channel
             case .connect: return try await connect()
-            case .wait:
-                let channel = try await withCheckedThrowingContinuation { continuation in
-                    state.withLock { $0.waiters.append(continuation) }
-                }
-                if let channel, channel.isActive { return channel }
+            case .use, .retry: continue
             }
         }
     }
 
     private func connect() async throws -> any Channel {
         let tlsContext = self.tlsContext
-        let host = self.host
+        // SNI takes host names only; an IP literal is sent without it.
+        let serverName = host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) ? nil : host
         let maxBodyBytes = self.maxBodyBytes
         do {
             return try await ClientBootstrap(group: group)
@@ -134,7 +169,7 @@ final class UpstreamHTTPConnectionPool: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let tlsContext {
                             try channel.pipeline.syncOperations.addHandler(
-                                NIOSSLClientHandler(context: tlsContext, serverHostname: host)
+                                NIOSSLClientHandler(context: tlsContext, serverHostname: serverName)
                             )
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -157,30 +192,27 @@ final class UpstreamHTTPConnectionPool: Sendable {
 
     /// A connection finished an exchange: hand it to a waiting request, or keep it idle.
     private func release(_ channel: any Channel) {
-        let waiter = state.withLock { state -> CheckedContinuation<(any Channel)?, any Error>? in
-            if state.closed { return nil }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.idle.append(channel)
-            return nil
+        let (waiter, close) = state.withLock { state -> (CheckedContinuation<Next, any Error>?, Bool) in
+            if state.closed { return (nil, true) }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
+            state.idle.append((channel, .now()))
+            return (nil, false)
         }
-        if let waiter {
-            waiter.resume(returning: channel)
-        } else if state.withLock({ $0.closed }) {
-            channel.close(promise: nil)
-        }
+        waiter?.resume(returning: .use(channel))
+        if close { channel.close(promise: nil) }
     }
 
     /// A connection closed: forget it and let a waiting request connect in its place.
     private func closed(_ channel: any Channel) {
-        state.withLock { state in state.idle.removeAll { $0 === channel } }
+        state.withLock { state in state.idle.removeAll { $0.channel === channel } }
         slotFreed()
     }
 
     private func slotFreed() {
-        let waiter = state.withLock { state -> CheckedContinuation<(any Channel)?, any Error>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Next, any Error>? in
             state.open -= 1
             return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
         }
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: .retry)
     }
 }

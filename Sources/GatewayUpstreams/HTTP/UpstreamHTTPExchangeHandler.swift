@@ -1,18 +1,31 @@
 import NIOCore
 import NIOHTTP1
 
-/// One request with the promise for its response, handed to a connection's event loop.
+/// One request with the promise for its response and its time limits, handed to a connection's event loop.
 struct UpstreamHTTPExchange: Sendable {
     let head: HTTPRequestHead
     let body: ByteBuffer
     let promise: EventLoopPromise<UpstreamHTTPResponse>
+    /// Longest silence from the server (no bytes at all) before the exchange fails; `nil` for none.
+    let idleTimeout: TimeAmount?
+    /// When the exchange fails whatever the server is doing; `nil` for none.
+    let deadline: NIODeadline?
+    /// Called when the reader of a streamed body goes away before its end.
+    let onAbandoned: (@Sendable () -> Void)?
 }
 
-/// Runs one exchange at a time on a keep-alive HTTP/1.1 connection.
+/// Asks a connection to stop the exchange whose promise this is (if that exchange is still on it).
+struct UpstreamHTTPCancellation: Sendable {
+    let promise: EventLoopPromise<UpstreamHTTPResponse>
+}
+
+/// Runs one exchange at a time on a keep-alive HTTP/1.1 connection, with the exchange's own time limits.
 ///
 /// A JSON (or any non-SSE) body is collected on the event loop and the promise succeeds once, with the whole body, so
-/// the caller wakes exactly once. An SSE body is handed over as a stream as soon as the head arrives. When the
-/// exchange ends the connection goes back to its pool, or is closed if the server asked for that.
+/// the caller wakes exactly once. An SSE body is handed over as a bounded stream as soon as the head arrives. Every
+/// byte from the server pushes the idle limit out (progress counts as life), up to the exchange's deadline. When the
+/// exchange ends the connection goes back to its pool, or is closed if the server asked for that; an exchange that
+/// times out, is cancelled or is abandoned closes the connection, so nothing stale is ever read by the next one.
 final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = UpstreamHTTPExchange
@@ -20,16 +33,18 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
 
     private enum State {
         case idle
-        case waitingForHead(EventLoopPromise<UpstreamHTTPResponse>)
-        case collecting(EventLoopPromise<UpstreamHTTPResponse>, HTTPResponseHead, ByteBuffer)
+        case waitingForHead
+        case collecting(HTTPResponseHead, ByteBuffer)
         case streaming(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
         case closed
     }
 
-    /// Chunks a streamed body may be ahead of its reader.
+    /// Chunks a streamed body may be ahead of its reader before the stream fails.
     static let streamBacklog = 1024
 
     private var state = State.idle
+    private var current: UpstreamHTTPExchange?
+    private var timer: Scheduled<Void>?
     private var exchanges = 0
     private var keepAlive = true
     private let maxBodyBytes: Int
@@ -46,71 +61,94 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
         self.onClose = onClose
     }
 
+    // MARK: Outbound
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
         guard case .idle = state else {
-            exchange.promise.fail(UpstreamHTTPError.closedBeforeResponse(reused: false))
+            let error = UpstreamHTTPError.closedBeforeResponse(reused: true)
+            promise?.fail(error)
+            exchange.promise.fail(error)
             return
         }
-        state = .waitingForHead(exchange.promise)
+        state = .waitingForHead
+        current = exchange
         exchanges += 1
+        armTimer(context)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(exchange.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
     }
 
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let cancellation = event as? UpstreamHTTPCancellation else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        promise?.succeed()
+        guard let current, current.promise.futureResult === cancellation.promise.futureResult else { return }
+        stop(context, with: UpstreamHTTPError.cancelled)
+    }
+
+    // MARK: Inbound
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard current != nil else { return }
+        armTimer(context)
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard case .waitingForHead(let promise) = state else { return }
+            guard case .waitingForHead = state, head.status.code >= 200 || head.status == .switchingProtocols else {
+                return  // 1xx informational heads precede the real one
+            }
             keepAlive = head.isKeepAlive
             let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
-            if head.status == .ok, contentType.hasPrefix("text/event-stream") {
-                let (stream, continuation) = AsyncThrowingStream.makeStream(
-                    of: ByteBuffer.self,
-                    bufferingPolicy: .bufferingOldest(Self.streamBacklog)
-                )
-                let channel = context.channel
-                continuation.onTermination = { termination in
-                    if case .cancelled = termination { channel.close(promise: nil) }
-                }
-                state = .streaming(continuation)
-                promise.succeed(
-                    UpstreamHTTPResponse(status: Int(head.status.code), headers: head.headers, body: .stream(stream)))
-            } else {
-                state = .collecting(promise, head, context.channel.allocator.buffer(capacity: 0))
+            guard head.status == .ok, contentType.hasPrefix("text/event-stream") else {
+                state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
+                return
             }
+            let (stream, continuation) = AsyncThrowingStream.makeStream(
+                of: ByteBuffer.self,
+                bufferingPolicy: .bufferingOldest(Self.streamBacklog)
+            )
+            let channel = context.channel
+            let onAbandoned = current?.onAbandoned
+            continuation.onTermination = { termination in
+                guard case .cancelled = termination else { return }
+                channel.close(promise: nil)
+                onAbandoned?()
+            }
+            state = .streaming(continuation)
+            current?.promise.succeed(
+                UpstreamHTTPResponse(status: Int(head.status.code), headers: head.headers, body: .stream(stream)))
         case .body(var chunk):
             switch state {
-            case .collecting(let promise, let head, var body):
+            case .collecting(let head, var body):
                 guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
-                    state = .closed
-                    promise.fail(UpstreamHTTPError.bodyTooLarge(limit: maxBodyBytes))
-                    context.close(promise: nil)
+                    stop(context, with: UpstreamHTTPError.bodyTooLarge(limit: maxBodyBytes))
                     return
                 }
-                state = .idle  // release the buffer's storage before appending, so it is not copied
+                state = .idle  // drop the enum's reference so appending does not copy the buffer
                 body.writeBuffer(&chunk)
-                state = .collecting(promise, head, body)
+                state = .collecting(head, body)
             case .streaming(let continuation):
-                // A reader that falls `streamBacklog` chunks behind the server fails the stream rather than
-                // buffering without bound.
                 if case .dropped = continuation.yield(chunk) {
-                    state = .closed
-                    continuation.finish(throwing: UpstreamHTTPError.bodyTooLarge(limit: maxBodyBytes))
-                    context.close(promise: nil)
+                    stop(context, with: UpstreamHTTPError.bodyTooLarge(limit: maxBodyBytes))
                 }
             default:
                 break
             }
         case .end:
-            switch state {
-            case .collecting(let promise, let head, let body):
-                state = .idle
-                promise.succeed(
+            let finished = state
+            let exchange = current
+            state = .idle
+            current = nil
+            timer?.cancel()
+            timer = nil
+            switch finished {
+            case .collecting(let head, let body):
+                exchange?.promise.succeed(
                     UpstreamHTTPResponse(status: Int(head.status.code), headers: head.headers, body: .complete(body)))
             case .streaming(let continuation):
-                state = .idle
                 continuation.finish()
             default:
                 return
@@ -120,24 +158,57 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(reused: exchanges > 1)
+        fail(with: current == nil ? nil : closedError)
         onClose(context.channel)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(reused: exchanges > 1)
+        stop(context, with: closedError)
+    }
+
+    // MARK: Ending an exchange early
+
+    private var closedError: UpstreamHTTPError {
+        if case .waitingForHead = state { return .closedBeforeResponse(reused: exchanges > 1) }
+        return .closedDuringResponse
+    }
+
+    private func stop(_ context: ChannelHandlerContext, with error: UpstreamHTTPError) {
+        fail(with: error)
         context.close(promise: nil)
     }
 
-    private func fail(reused: Bool) {
-        let current = state
+    private func fail(with error: UpstreamHTTPError?) {
+        let finished = state
+        let exchange = current
         state = .closed
-        switch current {
-        case .waitingForHead(let promise): promise.fail(UpstreamHTTPError.closedBeforeResponse(reused: reused))
-        case .collecting(let promise, _, _): promise.fail(UpstreamHTTPError.closedDuringResponse)
-        case .streaming(let continuation): continuation.finish(throwing: UpstreamHTTPError.closedDuringResponse)
+        current = nil
+        timer?.cancel()
+        timer = nil
+        guard let error else { return }
+        switch finished {
+        case .waitingForHead, .collecting: exchange?.promise.fail(error)
+        case .streaming(let continuation): continuation.finish(throwing: error)
         case .idle, .closed: break
+        }
+    }
+
+    /// (Re)starts the silence limit: now + idle timeout, but never past the exchange's deadline.
+    private func armTimer(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        guard let exchange = current else { return }
+        var due = exchange.deadline
+        if let idle = exchange.idleTimeout {
+            let idleDue = NIODeadline.now() + idle
+            due = due.map { min($0, idleDue) } ?? idleDue
+        }
+        guard let due else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: due) {
+            let (handler, context) = loopBound.value
+            handler.stop(context, with: .timedOut)
         }
     }
 }

@@ -35,6 +35,7 @@ enum UpstreamHTTPError: Error, Sendable, CustomStringConvertible {
     case closedDuringResponse
     case bodyTooLarge(limit: Int)
     case timedOut
+    case cancelled
     case connectFailed(String)
     case poolClosed
 
@@ -44,6 +45,7 @@ enum UpstreamHTTPError: Error, Sendable, CustomStringConvertible {
         case .closedDuringResponse: "the connection closed in the middle of the response"
         case .bodyTooLarge(let limit): "the response body exceeds \(limit) bytes"
         case .timedOut: "no response in time"
+        case .cancelled: "the request was cancelled"
         case .connectFailed(let reason): "cannot connect: \(reason)"
         case .poolClosed: "the connection pool is shut down"
         }

@@ -57,7 +57,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
 
     public func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
         _ = try await gate.wait(timeout: request.readinessWait, timeoutError: notStarted(within: request.readinessWait))
-        return try await pending.call(request) { [outbound] bytes in outbound.enqueue(bytes) }
+        return try await pending.call(request) { [outbound, server] bytes in
+            outbound.enqueue(bytes) ? nil : .upstream(.upstreamUnavailable, server: server.name, "is restarting")
+        }
     }
 
     public func cancel(owner: String, clientID: JSONRPCID) async {
@@ -135,6 +137,8 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             group.addTask { await self.expireOverdueCalls() }
             group.addTask { await self.performHandshake(execution) }
             await readStandardOutput(execution)
+            // The child is going: new calls now wait (bounded) for the restart instead of being written nowhere.
+            gate.reset()
             outbound.close()
             group.cancelAll()
         }
@@ -219,7 +223,10 @@ public final class StdioProcessSupervisor: UpstreamTransport {
                         : "\(request.method) got no response within \(request.idleTimeout)"
                 )
             }
-            for id in expired { _ = outbound.enqueue(Self.cancellation(of: id, reason: "timed out")) }
+            // `initialize` must not be cancelled; a child that misses it is stopped instead.
+            for call in expired where call.method != "initialize" {
+                _ = outbound.enqueue(Self.cancellation(of: call.id, reason: "timed out"))
+            }
         }
     }
 
@@ -231,7 +238,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             maxDuration: server.connectTimeout
         )
         do {
-            let reply = try await pending.call(request) { [outbound] bytes in outbound.enqueue(bytes) }
+            let reply = try await pending.call(request) { [outbound, server] bytes in
+                outbound.enqueue(bytes) ? nil : .upstream(.upstreamUnavailable, server: server.name, "is restarting")
+            }
             let handshake = try GatewayClientInfo.handshake(from: try await reply.finalMessage(), server: server.name)
             _ = outbound.enqueue(JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
             state.withLock { $0 = .ready }
@@ -248,7 +257,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             guard !Task.isCancelled else { return }
             stopReason.withLock { $0 = "failed its initialize handshake (\(error)) and was stopped" }
             logger.error("stdio server failed to initialize; stopping it", metadata: ["error": "\(error)"])
-            try? execution.send(signal: .terminate, toProcessGroup: true)
+            await terminateGroup(execution)
         }
     }
 
