@@ -305,3 +305,27 @@ async def test_a_tool_call_is_never_sent_twice_when_its_connection_dies(tmp_path
         server.stop()
         gw.stop_and_check()
 
+
+async def test_http_upstream_silence_times_out_but_progress_keeps_a_call_alive(tmp_path) -> None:
+    """With `timeout: 1s`, an HTTP server that says nothing for 2.5 s fails the call with a timeout naming it, while a
+    call that reports progress every 0.6 s for 1.8 s in all completes; the server keeps serving."""
+    web = Upstream([GATEWAY_BIN, "demo-server", "--http", "0"], r"demo server listening on (http://\S+/mcp)", on_stderr=True)
+    gw = Gateway(tmp_path, {"servers": {"web": {"url": web.url, "timeout": "1s"}}}).start()
+    try:
+        async with http_client() as client:
+            s = RawSession(client, gw.mcp())
+            await s.initialize()
+            silent, took = await asyncio.wait_for(timed(s.call("web__slow", {"steps": 1, "delayMs": 2500})), 10)
+            error = upstream_error(silent, "web")
+            assert "within" in error["message"], error
+            assert 0.9 < took < 2.0, f"the silent call failed after {took:.1f}s"
+
+            progress = {"name": "web__slow", "arguments": {"steps": 3, "delayMs": 600}, "_meta": {"progressToken": "p"}}
+            response = await s.post({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": progress})
+            final = messages_of(response)[-1]
+            assert text_of(final["result"]) == "done after 3 steps", final
+            assert text_of((await s.call("web__echo", {"text": "alive"}))["result"]) == "alive"
+    finally:
+        web.stop()
+        gw.stop_and_check()
+

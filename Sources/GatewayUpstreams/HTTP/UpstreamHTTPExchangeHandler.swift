@@ -45,6 +45,8 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
     private var state = State.idle
     private var current: UpstreamHTTPExchange?
     private var timer: Scheduled<Void>?
+    /// When the server last sent anything for the current exchange (reads only note it; the timer re-checks).
+    private var lastActivity = NIODeadline.now()
     private var exchanges = 0
     private var keepAlive = true
     private let maxBodyBytes: Int
@@ -74,6 +76,7 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
         state = .waitingForHead
         current = exchange
         exchanges += 1
+        lastActivity = .now()
         armTimer(context)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(exchange.body))), promise: nil)
@@ -94,7 +97,7 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard current != nil else { return }
-        armTimer(context)
+        lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard case .waitingForHead = state, head.status.code >= 200 || head.status == .switchingProtocols else {
@@ -194,21 +197,32 @@ final class UpstreamHTTPExchangeHandler: ChannelDuplexHandler {
         }
     }
 
-    /// (Re)starts the silence limit: now + idle timeout, but never past the exchange's deadline.
+    /// Schedules the check of the exchange's limits: silence since the last byte (`idleTimeout`) and the deadline.
+    /// Reads only record the time; the timer, when it fires, re-arms itself if the server has spoken since.
     private func armTimer(_ context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
-        guard let exchange = current else { return }
-        var due = exchange.deadline
-        if let idle = exchange.idleTimeout {
-            let idleDue = NIODeadline.now() + idle
-            due = due.map { min($0, idleDue) } ?? idleDue
-        }
-        guard let due else { return }
+        guard let due = nextDue() else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: due) {
             let (handler, context) = loopBound.value
-            handler.stop(context, with: .timedOut)
+            handler.timer = nil
+            guard handler.current != nil, let due = handler.nextDue() else { return }
+            if due > .now() {
+                handler.armTimer(context)
+            } else {
+                handler.stop(context, with: .timedOut)
+            }
         }
+    }
+
+    private func nextDue() -> NIODeadline? {
+        guard let exchange = current else { return nil }
+        var due = exchange.deadline
+        if let idle = exchange.idleTimeout {
+            let idleDue = lastActivity + idle
+            due = due.map { min($0, idleDue) } ?? idleDue
+        }
+        return due
     }
 }
