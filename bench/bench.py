@@ -159,15 +159,14 @@ def main():
   stdio: {{ command: "{args.binary}", args: [demo-server] }}
 """)
 
-        def start_gateway(port, executor):
-            env = dict(os.environ, MCP_GATEWAY_EXECUTOR=executor)
+        def start_gateway(port):
             process = subprocess.Popen([args.binary, "serve", "--config", config_path, "--port", str(port), "--log-level", "warning"],
-                                       stdout=subprocess.PIPE, text=True, env=env)
+                                       stdout=subprocess.PIPE, text=True)
             processes.append(process)
             wait_for_line(process, process.stdout, "is listening on")
             return process
 
-        gateway = start_gateway(gateway_port, "default")
+        gateway = start_gateway(gateway_port)
         direct = open_session(upstream_port, "/mcp")
         via_nginx = open_session(nginx_port, "/mcp")
         via_gateway = open_session(gateway_port, "/mcp")
@@ -186,7 +185,7 @@ def main():
         def measure(label, port, session, tool, connections):
             wrk(port, "/mcp", session, tool, connections, 2)  # warm-up
             r = results[(label, connections)] = wrk(port, "/mcp", session, tool, connections, args.duration)
-            print(f"c={connections:<3} {label:<44} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8.0f} µs  p99 {r['p99']:>8.0f} µs"
+            print(f"c={connections:<3} {label:<26} {r['rps']:>9.0f} req/s  p50 {r['p50']:>8.0f} µs  p99 {r['p99']:>8.0f} µs"
                   f"  non-2xx {r['non2xx']} {r['socket_errors']}", flush=True)
 
         for connections in (1, 64):
@@ -200,13 +199,6 @@ def main():
         sessions_rss = rss_mb(gateway.pid)
         print(f"gateway RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB, "
               f"after {args.sessions} more sessions {sessions_rss:.1f} MB (+{sessions_rss - loaded_rss:.1f} MB, created in {session_seconds:.1f} s)")
-        # The same gateway rows with Swift Concurrency running on SwiftNIO's event loops (MCP_GATEWAY_EXECUTOR=eventloop).
-        eventloop_port = free_port()
-        start_gateway(eventloop_port, "eventloop")
-        session = open_session(eventloop_port, "/mcp")
-        for connections in (1, 64):
-            for label, tool in (("gateway → HTTP upstream", "http__echo"), ("gateway → stdio upstream", "stdio__echo")):
-                measure(f"{label} (event-loop executor)", eventloop_port, session, tool, connections)
         write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds)
     finally:
         for process in reversed(processes):
@@ -262,10 +254,6 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         "",
         f"Idle RSS is read from `/proc/PID/status` (VmRSS) after start-up and one call per path; the session figure adds "
         f"{args.sessions:,} `initialize` requests (each a new session, kept idle) after the load runs, created in {session_seconds:.1f} s.",
-        "",
-        "The rows marked *event-loop executor* run the same gateway with `MCP_GATEWAY_EXECUTOR=eventloop`, which makes "
-        "SwiftNIO's event loops Swift Concurrency's global executor: fewer thread hand-offs per request, so lower latency "
-        "at concurrency 1, but lower throughput under load, which is why it is not the default.",
         "",
         "## Reproduce",
         "",
