@@ -5,5 +5,4 @@ enum MCPHeaders {
     static let sessionID = HTTPField.Name("Mcp-Session-Id")!
     static let protocolVersion = HTTPField.Name("MCP-Protocol-Version")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
-    static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }

@@ -1,7 +1,7 @@
 import GatewayCore
 import GatewayWire
 
-/// How the gateway introduces itself to upstream servers, and how it reads their answer.
+/// How the gateway introduces itself to upstream servers, reads their answer, and cancels what it sent them.
 enum GatewayClientInfo {
     /// `initialize` params: the newest session-based revision, and no client capabilities, since sampling,
     /// elicitation and roots are not relayed yet.
@@ -29,5 +29,13 @@ enum GatewayClientInfo {
             )
         }
         return handshake
+    }
+
+    /// `notifications/cancelled` for the request the gateway sent with `id`.
+    static func cancellation(of id: Int, reason: String) -> [UInt8] {
+        JSONRPCMessage.encodeNotification(
+            method: "notifications/cancelled",
+            params: ["requestId": .number(JSONNumber(id)), "reason": .string(reason)]
+        )
     }
 }

@@ -129,7 +129,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
 
     private func announceAbandonedRequests() async {
         for await id in abandoned.stream {
-            try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "the client went away"))
+            try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "the client went away"))
         }
     }
 
@@ -243,7 +243,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         if case .success(let pool) = pool, let channel = entry.channel, let promise = entry.promise {
             pool.cancel(promise, on: channel)
         }
-        try? await post(notification: StdioProcessSupervisor.cancellation(of: id, reason: "cancelled by the client"))
+        try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
     }
 
     func unavailable(_ reason: String) -> GatewayError {

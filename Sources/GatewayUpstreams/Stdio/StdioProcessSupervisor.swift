@@ -43,7 +43,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         self.events = events
         self.logger = logger
         pending.onAbandoned { [outbound] id in
-            _ = outbound.enqueue(Self.cancellation(of: id, reason: "the client went away"))
+            _ = outbound.enqueue(GatewayClientInfo.cancellation(of: id, reason: "the client went away"))
         }
     }
 
@@ -64,7 +64,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
 
     public func cancel(owner: String, clientID: JSONRPCID) async {
         guard let id = pending.cancel(owner: owner, clientID: clientID) else { return }
-        _ = outbound.enqueue(Self.cancellation(of: id, reason: "cancelled by the client"))
+        _ = outbound.enqueue(GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
     }
 
     // MARK: Supervision
@@ -225,7 +225,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             }
             // `initialize` must not be cancelled; a child that misses it is stopped instead.
             for call in expired where call.method != "initialize" {
-                _ = outbound.enqueue(Self.cancellation(of: call.id, reason: "timed out"))
+                _ = outbound.enqueue(GatewayClientInfo.cancellation(of: call.id, reason: "timed out"))
             }
         }
     }
@@ -291,12 +291,5 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         let current = status
         if case .down(let reason) = current { return .upstream(.upstreamUnavailable, server: server.name, reason) }
         return .upstream(.upstreamUnavailable, server: server.name, "did not become ready within \(timeout)")
-    }
-
-    static func cancellation(of id: Int, reason: String) -> [UInt8] {
-        JSONRPCMessage.encodeNotification(
-            method: "notifications/cancelled",
-            params: ["requestId": .number(JSONNumber(id)), "reason": .string(reason)]
-        )
     }
 }

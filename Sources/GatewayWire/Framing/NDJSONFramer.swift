@@ -46,9 +46,6 @@ public struct NDJSONFramer: Sendable {
         }
     }
 
-    /// Bytes buffered after the last complete line.
-    public var pendingByteCount: Int { buffer.count - start }
-
     private mutating func compact() {
         guard start > 0 else { return }
         if start == buffer.count {

@@ -63,6 +63,7 @@ extension JSONParser {
     /// The members of a document that is one object; `nil` for valid JSON of another type.
     static func topLevelMembers(
         of bytes: [UInt8],
+        expanding expand: MemberExpansion = .none,
         maxDepth: Int = defaultMaxDepth
     ) throws(JSONParseError) -> [JSONMember]? {
         try withBytes(bytes) { (buffer) throws(JSONParseError) in
@@ -73,7 +74,7 @@ extension JSONParser {
                 try reader.finishDocument()
                 return nil
             }
-            let members = try reader.scanMembers(depth: 0)
+            let members = try reader.scanMembers(depth: 0, expand: expand)
             try reader.finishDocument()
             return members
         }

@@ -77,15 +77,24 @@ struct JSONReader {
 
     /// Reads an object at the current position and returns each member's key and the byte range of its value.
     /// Values are validated but not decoded.
-    mutating func scanMembers(depth: Int) throws(JSONParseError) -> [JSONMember] {
+    ///
+    /// Members whose key is in `expand` and whose value is an object are indexed in the same pass
+    /// (``JSONMember/members``), following the nested entries of `expand`; their values are not scanned twice.
+    mutating func scanMembers(depth: Int, expand: MemberExpansion = .none) throws(JSONParseError) -> [JSONMember] {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw error("expected an object") }
         var members: [JSONMember] = []
         try forEachMember(depth: depth + 1) { (reader: inout JSONReader, key) throws(JSONParseError) in
             reader.skipWhitespace()
             let start = reader.index
-            try reader.skipValue(depth: depth + 1)
-            members.append(JSONMember(key: reader.decodeString(key), value: start..<reader.index))
+            let name = reader.decodeString(key)
+            var nested: [JSONMember]? = nil
+            if let inner = expand.nested[name], start < reader.bytes.count, reader.bytes[start] == UInt8(ascii: "{") {
+                nested = try reader.scanMembers(depth: depth + 1, expand: inner)
+            } else {
+                try reader.skipValue(depth: depth + 1)
+            }
+            members.append(JSONMember(key: name, value: start..<reader.index, members: nested))
         }
         return members
     }
@@ -349,9 +358,24 @@ struct JSONReader {
     }
 }
 
+/// Which members of an object a scan indexes in the same pass (and, within them, which members again).
+struct MemberExpansion: Sendable {
+    var nested: [String: MemberExpansion]
+
+    static let none = MemberExpansion(nested: [:])
+}
+
 /// One member of an object whose value was validated but left as bytes.
 public struct JSONMember: Sendable {
     public let key: String
     /// Byte range of the value (no surrounding whitespace) in the scanned input.
     public let value: Range<Int>
+    /// The value's own members, when it is an object the scan was asked to index.
+    public let members: [JSONMember]?
+
+    init(key: String, value: Range<Int>, members: [JSONMember]? = nil) {
+        self.key = key
+        self.value = value
+        self.members = members
+    }
 }

@@ -31,7 +31,7 @@ public struct JSONRPCMessage: Sendable {
     public static func parse(_ bytes: [UInt8]) throws(JSONRPCDecodingError) -> JSONRPCMessage {
         let members: [JSONMember]?
         do {
-            members = try JSONParser.topLevelMembers(of: bytes)
+            members = try JSONParser.topLevelMembers(of: bytes, expanding: Self.routedMembers)
         } catch {
             throw JSONRPCDecodingError(error)
         }
@@ -108,18 +108,20 @@ public struct JSONRPCMessage: Sendable {
                     id: id
                 )
             }
-            paramMembers = JSONParser.validMembers(of: bytes, at: paramsRange)
-            if let meta = paramMembers.first(where: { $0.key == "_meta" })?.value,
-                bytes[meta.lowerBound] == UInt8(ascii: "{")
-            {
-                metaRange = meta
-                metaMembers = JSONParser.validMembers(of: bytes, at: meta)
+            let params = members.first { $0.key == "params" }
+            paramMembers = params?.members ?? []
+            if let meta = paramMembers.first(where: { $0.key == "_meta" }), let metaIndex = meta.members {
+                metaRange = meta.value
+                metaMembers = metaIndex
             }
         }
         self.paramMembers = paramMembers
         self.metaMembers = metaMembers
         self.metaRange = metaRange
     }
+
+    /// `params` and `params._meta` are indexed while the message is validated, in one pass.
+    static let routedMembers = MemberExpansion(nested: ["params": MemberExpansion(nested: ["_meta": .none])])
 
     // MARK: Reading
 
