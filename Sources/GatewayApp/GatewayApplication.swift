@@ -40,10 +40,15 @@ public struct GatewayApplication: Sendable {
             names: QualifiedNames(configuration.naming),
             cursors: CursorCodec(secret: configuration.session.secret),
             policy: AllowAllPolicy(),
-            gatewayVersion: Self.version
+            gatewayVersion: Self.version,
+            relay: relay,
+            listDeadline: configuration.lists.deadline
         )
         var routes = GatewayRoutes()
-        routes.addGatewayRoutes(endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration))
+        routes.addGatewayRoutes(
+            endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration),
+            legacy: LegacySSEEndpoint(router: router, configuration: configuration)
+        )
 
         let listen = configuration.listen
         var app = Application(

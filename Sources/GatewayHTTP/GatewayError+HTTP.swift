@@ -6,8 +6,9 @@ import NIOCore
 
 /// The HTTP side of the one error mapping: a ``GatewayError`` becomes its status and a JSON-RPC error body.
 extension GatewayError {
-    func httpResponse(id: JSONRPCID? = nil) -> Response {
-        var response = Response.json(HTTPResponse.Status(code: httpStatus), jsonRPCResponse(id: id))
+    func httpResponse(id: JSONRPCID? = nil, era: MCPEra = .legacy) -> Response {
+        var response = Response.json(
+            HTTPResponse.Status(code: httpStatus(era: era)), jsonRPCResponse(id: id, era: era))
         if code == .unauthorized {
             response.headers[.wwwAuthenticate] = #"Bearer realm="mcp-gateway""#
         }

@@ -34,8 +34,16 @@ public struct GatewayRoutes {
         }
     }
 
-    /// The MCP endpoints and the health probes.
-    public mutating func addGatewayRoutes(endpoint: StreamableHTTPEndpoint) {
+    /// The MCP endpoints (Streamable HTTP, HTTP+SSE) and the health probes.
+    public mutating func addGatewayRoutes(endpoint: StreamableHTTPEndpoint, legacy: LegacySSEEndpoint) {
+        for (stream, messages) in [("/sse", "/messages"), ("/mcp/{server}/sse", "/mcp/{server}/messages")] {
+            add(.get, stream, access: .client) { request, context in
+                await legacy.stream(request, context: context, server: context.parameters.get("server"))
+            }
+            add(.post, messages, access: .client) { request, context in
+                await legacy.post(request, context: context, server: context.parameters.get("server"))
+            }
+        }
         for path in ["/mcp", "/mcp/{server}"] {
             add(.post, path, access: .client) { request, context in
                 await endpoint.post(request, context: context, server: context.parameters.get("server"))

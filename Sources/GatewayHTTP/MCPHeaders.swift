@@ -4,5 +4,7 @@ import HTTPTypes
 enum MCPHeaders {
     static let sessionID = HTTPField.Name("Mcp-Session-Id")!
     static let protocolVersion = HTTPField.Name("MCP-Protocol-Version")!
+    static let method = HTTPField.Name("Mcp-Method")!
+    static let name = HTTPField.Name("Mcp-Name")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
 }

@@ -54,7 +54,10 @@ struct UnavailableUpstream: UpstreamTransport {
     var status: UpstreamStatus { .down(reason) }
     var currentHandshake: UpstreamHandshake? { nil }
 
-    func run() async {}
+    /// Runs until the gateway stops, like every other instance: returning early would end the service group.
+    func run() async {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
 
     func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake {
         throw .upstream(.upstreamUnavailable, server: server, reason)

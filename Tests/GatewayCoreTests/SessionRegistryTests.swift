@@ -31,7 +31,7 @@ struct SessionRegistryTests {
         _ = try makeSession(registry)
         _ = try makeSession(registry)
         let error = #expect(throws: GatewayError.self) { try makeSession(registry) }
-        #expect(error?.httpStatus == 503)
+        #expect(error?.httpStatus() == 503)
     }
 
     @Test("idle sessions are swept and their streams end")

@@ -103,9 +103,9 @@ async def test_third_party_time_server_convert_time(gateway: Gateway) -> None:
         assert body["target"]["datetime"].endswith("T21:00:00+09:00")
 
 
-async def test_auto_mode_falls_back_to_initialize(gateway: Gateway) -> None:
+async def test_auto_mode_chooses_the_stateless_revision(gateway: Gateway) -> None:
     async with client(gateway.mcp(), mode="auto") as c:
-        assert c.protocol_version in ("2025-11-25", "2025-06-18", "2025-03-26")
+        assert c.protocol_version == "2026-07-28"
         result = await c.call_tool("demo__add", {"a": 2, "b": 40})
         assert result.structured_content == {"sum": 42}
 

@@ -80,6 +80,10 @@ extension GatewayConfiguration {
             self.session.idleTimeout = try session.duration("maxAge") ?? self.session.idleTimeout
             try session.finish()
         }
+        if var lists = try root.object("lists") {
+            self.lists.deadline = try lists.duration("deadline") ?? self.lists.deadline
+            try lists.finish()
+        }
         try decodeInactiveSections(&root)
         try root.finish()
     }

@@ -12,6 +12,7 @@ public struct GatewayConfiguration: Sendable {
     public var origins = OriginConfiguration()
     public var limits = LimitsConfiguration()
     public var session = SessionConfiguration()
+    public var lists = ListsConfiguration()
     /// Settings that were accepted and validated but have no effect in this version; reported at start-up and by
     /// `check-config` so nothing is silently ignored.
     public var notices: [String] = []
@@ -76,6 +77,14 @@ public struct SessionConfiguration: Sendable, Hashable {
     public var secret: String?
     /// A session unused for this long is dropped; the client then gets 404 and re-initialises.
     public var idleTimeout: Duration = .seconds(3600)
+
+    public init() {}
+}
+
+public struct ListsConfiguration: Sendable, Hashable {
+    /// A server that has not answered its part of a merged `*/list` within this time is left out of it (and
+    /// logged), so one hung server does not stall every list.
+    public var deadline: Duration = .seconds(5)
 
     public init() {}
 }

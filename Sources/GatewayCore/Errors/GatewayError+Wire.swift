@@ -1,19 +1,26 @@
 import GatewayWire
 
 /// The one place where gateway errors become wire errors.
+///
+/// The era matters in two places: 2026-07-28 reports a missing resource as `-32602` (earlier revisions use
+/// `-32002`), and its transport rules give request-level failures their own HTTP statuses (400 for header, version
+/// and metadata failures, 404 for an unknown method) where the 2025 transports answer 200.
 extension GatewayError {
-    /// The JSON-RPC error code for `error.code`.
-    public var jsonRPCCode: Int {
+    /// The JSON-RPC error code for `error.code`, as a client of `era` expects it.
+    public func jsonRPCCode(era: MCPEra = .legacy) -> Int {
         switch code.base {
         case .parseError: JSONRPCErrorCode.parseError
         case .invalidRequest, .originNotAllowed, .notAcceptable, .unsupportedMediaType, .payloadTooLarge,
             .methodNotAllowed, .sessionRequired, .sessionNotFound:
             JSONRPCErrorCode.invalidRequest
         case .methodNotFound: JSONRPCErrorCode.methodNotFound
-        case .invalidParams, .unknownTool, .unknownPrompt, .unknownServer, .invalidCursor,
-            .unsupportedProtocolVersion:
+        case .invalidParams, .unknownTool, .unknownPrompt, .unknownServer, .invalidCursor, .missingRequestMetadata:
             JSONRPCErrorCode.invalidParams
-        case .unknownResource: JSONRPCErrorCode.resourceNotFound
+        case .unknownResource:
+            era == .modern ? JSONRPCErrorCode.invalidParams : JSONRPCErrorCode.resourceNotFound
+        case .unsupportedProtocolVersion: JSONRPCErrorCode.unsupportedProtocolVersion
+        case .headerMismatch: JSONRPCErrorCode.headerMismatch
+        case .missingClientCapability: JSONRPCErrorCode.missingClientCapability
         case .unauthorized: JSONRPCErrorCode.unauthorized
         case .internalError, .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError,
             .upstreamRejected, .overloaded:
@@ -21,28 +28,34 @@ extension GatewayError {
         }
     }
 
+    /// The legacy-era code, for logs and metrics.
+    public var jsonRPCCode: Int { jsonRPCCode(era: .legacy) }
+
     /// The HTTP status to answer with when the error ends the HTTP exchange. Errors inside a well-formed JSON-RPC
-    /// exchange (unknown tool, upstream failure) travel in a 200 response, as the 2025 transports expect.
-    public var httpStatus: Int {
+    /// exchange (unknown tool, upstream failure) travel in a 200 response, as both eras' transports expect; only
+    /// 2026-07-28 answers an unknown method with 404.
+    public func httpStatus(era: MCPEra = .legacy) -> Int {
         switch code.base {
-        case .parseError, .invalidRequest, .sessionRequired, .unsupportedProtocolVersion: 400
+        case .parseError, .invalidRequest, .sessionRequired, .unsupportedProtocolVersion, .headerMismatch,
+            .missingClientCapability, .missingRequestMetadata:
+            400
         case .unauthorized: 401
         case .originNotAllowed: 403
         case .sessionNotFound, .unknownServer: 404
+        case .methodNotFound: era == .modern ? 404 : 200
         case .methodNotAllowed: 405
         case .notAcceptable: 406
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .overloaded: 503
-        case .methodNotFound, .invalidParams, .internalError, .unknownTool, .unknownPrompt, .unknownResource,
-            .invalidCursor, .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError,
-            .upstreamRejected:
+        case .invalidParams, .internalError, .unknownTool, .unknownPrompt, .unknownResource, .invalidCursor,
+            .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError, .upstreamRejected:
             200
         }
     }
 
-    /// A JSON-RPC error response carrying `id` (or `null`).
-    public func jsonRPCResponse(id: JSONRPCID?) -> [UInt8] {
-        JSONRPCMessage.encodeError(id: id, code: jsonRPCCode, message: message, data: data)
+    /// A JSON-RPC error response carrying `id` (or `null`), in the codes of `era`.
+    public func jsonRPCResponse(id: JSONRPCID?, era: MCPEra = .legacy) -> [UInt8] {
+        JSONRPCMessage.encodeError(id: id, code: jsonRPCCode(era: era), message: message, data: data)
     }
 }

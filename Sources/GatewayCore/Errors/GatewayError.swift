@@ -11,6 +11,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             case upstreamUnavailable, upstreamTimeout, upstreamExited, upstreamProtocolError, upstreamRejected
             case unauthorized, originNotAllowed, notAcceptable, unsupportedMediaType, payloadTooLarge
             case methodNotAllowed, sessionRequired, sessionNotFound, unsupportedProtocolVersion, overloaded
+            case headerMismatch, missingClientCapability, missingRequestMetadata
         }
 
         let base: Base
@@ -44,6 +45,13 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         public static let sessionNotFound = Code(base: .sessionNotFound)
         public static let unsupportedProtocolVersion = Code(base: .unsupportedProtocolVersion)
         public static let overloaded = Code(base: .overloaded)
+        /// 2026-07-28: a mirrored HTTP header (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) is
+        /// missing or disagrees with the body.
+        public static let headerMismatch = Code(base: .headerMismatch)
+        /// 2026-07-28: serving the request needs a client capability the request did not declare.
+        public static let missingClientCapability = Code(base: .missingClientCapability)
+        /// 2026-07-28: a required `params._meta` member (protocol version, client capabilities) is missing.
+        public static let missingRequestMetadata = Code(base: .missingRequestMetadata)
 
         public var description: String { base.rawValue }
     }

@@ -38,9 +38,11 @@ extension MCPRouter {
         var items: [JSONValue] = []
         var pending: [JSONValue] = []
         var failures: [GatewayError] = []
+        var hints = CacheHints()
         for (index, entry) in queue.enumerated() {
             switch pages[index] {
             case .success(let result):
+                hints.merge(result)
                 let next = result["nextCursor"].flatMap { $0.isNull ? nil : $0 }
                 items += merge(
                     kind,
@@ -62,12 +64,18 @@ extension MCPRouter {
         }
         if !queue.isEmpty, failures.count == queue.count { throw failures[0] }
 
-        var result: JSONObject = [kind.itemsKey: .array(items)]
+        var result: JSONObject = [:]
+        if context.era == .modern { result["resultType"] = "complete" }
+        result[kind.itemsKey] = .array(items)
         if !pending.isEmpty {
             let state: JSONValue = [
                 "m": .string(kind.method), "s": .string(context.scope.description), "q": .array(pending),
             ]
             result["nextCursor"] = .string(cursors.encode(state, principal: context.identity.principal))
+        }
+        if context.era == .modern {
+            result["ttlMs"] = .number(JSONNumber(hints.ttlMs))
+            result["cacheScope"] = .string(hints.scope)
         }
         return JSONRPCMessage.encodeResponse(id: message.id!, result: .object(result))
     }
@@ -82,17 +90,31 @@ extension MCPRouter {
             for (index, entry) in queue.enumerated() {
                 group.addTask {
                     let params: JSONValue? = entry.cursor.map { ["cursor": $0] }
-                    do throws(GatewayError) {
-                        let page = try await entry.server.fetch(
-                            kind.method,
-                            params: params,
-                            owner: owner,
-                            readinessWait: Self.listReadinessWait
-                        )
-                        return (index, .success(page))
-                    } catch {
-                        return (index, .failure(error))
+                    let deadline = self.listDeadline
+                    let page = await withTaskGroup(of: Result<JSONObject, GatewayError>?.self) { race in
+                        race.addTask {
+                            do throws(GatewayError) {
+                                return .success(
+                                    try await entry.server.fetch(
+                                        kind.method, params: params, owner: owner,
+                                        readinessWait: Self.listReadinessWait))
+                            } catch {
+                                return .failure(error)
+                            }
+                        }
+                        race.addTask {
+                            try? await Task.sleep(for: deadline)
+                            return nil
+                        }
+                        let first = await race.next() ?? nil
+                        race.cancelAll()
+                        return first
+                            ?? .failure(
+                                .upstream(
+                                    .upstreamTimeout, server: entry.server.name,
+                                    "did not answer \(kind.method) within the list deadline of \(deadline)"))
                     }
+                    return (index, page)
                 }
             }
             var pages = [Result<JSONObject, GatewayError>](
@@ -179,6 +201,21 @@ extension MCPRouter {
             if other.catalog.withLock({ claims($0) }) { return true }
         }
         return false
+    }
+}
+
+/// The caching hints of a merged result (2026-07-28): the smallest `ttlMs` of its parts, and `private` if any part
+/// is private. A part without hints (every session-based server) counts as `ttlMs` 0. The gateway filters lists
+/// by principal, so its merged lists are always private.
+struct CacheHints {
+    private var smallest: Int?
+    let scope = "private"
+
+    var ttlMs: Int { smallest ?? 0 }
+
+    mutating func merge(_ part: JSONObject) {
+        let ttl = max(0, part["ttlMs"]?.numberValue?.intValue ?? 0)
+        smallest = min(smallest ?? ttl, ttl)
     }
 }
 

@@ -15,20 +15,35 @@ public final class MCPRouter: Sendable {
     let policy: any AccessPolicy
     let gatewayVersion: String
 
+    /// The 2026 listen streams; list changes and resource updates reach them through the relay.
+    public let listeners: ListenStreams
+    /// Upstream resource subscriptions, counted across every client.
+    public let subscriptions = ResourceSubscriptions()
+    /// How long a merged list waits for each server.
+    let listDeadline: Duration
+
     public init(
         directory: UpstreamDirectory,
         sessions: SessionRegistry,
         names: QualifiedNames,
         cursors: CursorCodec,
         policy: any AccessPolicy,
-        gatewayVersion: String
+        gatewayVersion: String,
+        relay: NotificationRelay? = nil,
+        listDeadline: Duration = .seconds(5)
     ) {
+        self.listDeadline = listDeadline
         self.directory = directory
         self.sessions = sessions
         self.names = names
         self.cursors = cursors
         self.policy = policy
         self.gatewayVersion = gatewayVersion
+        self.listeners = relay?.listeners ?? ListenStreams()
+        sessions.onSessionClosed { [weak self] session in
+            for target in session.takeSubscriptions() { self?.releaseSubscription(target) }
+        }
+        relay?.onServerReady { [weak self] server in self?.resubscribe(server) }
     }
 
     /// Answers one request. Never throws: failures become JSON-RPC errors carrying the client's id.
@@ -37,8 +52,20 @@ public final class MCPRouter: Sendable {
             return .response(
                 GatewayError(.invalidRequest, "Invalid Request: expected a request").jsonRPCResponse(id: message.id))
         }
+        let era = context.era
         do throws(GatewayError) {
+            switch era {
+            case .modern where !MCPMethods.stateless.contains(method),
+                .legacy where method == "server/discover" || method == "subscriptions/listen":
+                throw GatewayError(.methodNotFound, "Method not found: \(method)")
+            default: break
+            }
             switch method {
+            case "server/discover":
+                return .response(
+                    JSONRPCMessage.encodeResponse(id: id, result: await discoverResult(scope: context.scope)))
+            case "subscriptions/listen":
+                return try await listen(message, context: context)
             case "ping":
                 return .response(JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8)))
             case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
@@ -69,7 +96,7 @@ public final class MCPRouter: Sendable {
                     "gateway.session.id": "\(context.session.map { String($0.id.prefix(8)) } ?? "-")",
                 ]
             )
-            return .response(error.jsonRPCResponse(id: id))
+            return .response(error.jsonRPCResponse(id: id, era: era))
         }
     }
 
@@ -102,7 +129,8 @@ public final class MCPRouter: Sendable {
         else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: tool)),
-            owner: context.owner
+            owner: context.owner,
+            resultFields: resultFields(for: message, context: context)
         )
     }
 
@@ -117,7 +145,8 @@ public final class MCPRouter: Sendable {
         }
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: prompt)),
-            owner: context.owner
+            owner: context.owner,
+            resultFields: resultFields(for: message, context: context)
         )
     }
 
@@ -129,18 +158,36 @@ public final class MCPRouter: Sendable {
             throw GatewayError(.invalidParams, "Invalid params: \"uri\" must be a string")
         }
         let (server, original) = try await resolveResource(uri, context: context)
-        let reply = try await server.send(
-            .forward(message, edits: rename(message.param("uri"), from: uri, to: original)),
-            owner: context.owner
-        )
-        if case .response(let bytes) = reply, let answer = try? JSONRPCMessage.parse(bytes), answer.kind == .response {
-            switch message.method {
-            case "resources/subscribe": context.session?.subscribe(uri)
-            case "resources/unsubscribe": context.session?.unsubscribe(uri)
-            default: break
+        let forward: UpstreamRequest.Body = .forward(
+            message, edits: rename(message.param("uri"), from: uri, to: original))
+        let target = ResourceTarget(server: server.name, uri: original)
+        let empty = MCPReply.response(JSONRPCMessage.encodeResponse(id: message.id!, result: Array("{}".utf8)))
+        switch message.method {
+        case "resources/subscribe":
+            // The upstream session is shared: only the first subscriber subscribes there.
+            guard let session = context.session, session.subscribe(uri, target: target) else { return empty }
+            guard subscriptions.acquire(server: target.server, uri: target.uri) else { return empty }
+            let answer: [UInt8]
+            do {
+                answer = try await server.send(forward, owner: context.owner).finalMessage()
+            } catch {
+                answer = (error as? GatewayError ?? GatewayError(.internalError, "\(error)")).jsonRPCResponse(
+                    id: message.id)
             }
+            if (try? JSONRPCMessage.parse(answer))?.kind != .response {
+                _ = session.unsubscribe(uri)
+                _ = subscriptions.release(server: target.server, uri: target.uri)
+            }
+            return .response(answer)
+        case "resources/unsubscribe":
+            guard let session = context.session, let target = session.unsubscribe(uri),
+                subscriptions.release(server: target.server, uri: target.uri)
+            else { return empty }
+            return try await server.send(forward, owner: context.owner)
+        default:
+            return try await server.send(
+                forward, owner: context.owner, resultFields: resultFields(for: message, context: context))
         }
-        return reply
     }
 
     func complete(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
@@ -157,7 +204,8 @@ public final class MCPRouter: Sendable {
             let (server, prompt) = try await resolve(.prompt, name: name, context: context)
             return try await server.send(
                 .forward(message, edits: rename(range("name"), from: name, to: prompt)),
-                owner: context.owner
+                owner: context.owner,
+                resultFields: resultFields(for: message, context: context)
             )
         case "ref/resource":
             guard let uri = ref["uri"]?.stringValue else {
@@ -166,7 +214,8 @@ public final class MCPRouter: Sendable {
             let (server, original) = try await resolveResource(uri, context: context)
             return try await server.send(
                 .forward(message, edits: rename(range("uri"), from: uri, to: original)),
-                owner: context.owner
+                owner: context.owner,
+                resultFields: resultFields(for: message, context: context)
             )
         default:
             throw GatewayError(.invalidParams, "Invalid params: \"ref.type\" must be ref/prompt or ref/resource")

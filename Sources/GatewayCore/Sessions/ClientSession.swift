@@ -1,20 +1,35 @@
 import GatewayWire
+import Logging
 import Synchronization
 
 /// One client's MCP session (2024-11-05 … 2025-11-25): what `initialize` negotiated, and the channel for messages
-/// the server sends unprompted (the standalone GET stream).
+/// the server sends unprompted (the standalone GET stream of Streamable HTTP, or the one stream of HTTP+SSE).
 public final class ClientSession: Sendable {
+    /// Which client transport the session belongs to; a session id is only valid on its own transport.
+    public enum Transport: Sendable, Hashable {
+        case streamableHTTP
+        /// The 2024-11-05 HTTP+SSE transport: every answer travels on the session's one event stream.
+        case serverSentEvents
+    }
+
     public let id: String
     public let identity: Identity
     public let scope: EndpointScope
-    public let protocolVersion: String
-    public let clientCapabilities: JSONValue
-    public let clientInfo: JSONValue?
+    public let transport: Transport
+
+    private struct Handshake {
+        var protocolVersion: String
+        var clientCapabilities: JSONValue
+        var clientInfo: JSONValue?
+        var complete: Bool
+    }
 
     private struct State {
+        var handshake: Handshake
         var lastUsed: ContinuousClock.Instant
         var logLevel: LogLevel?
-        var subscriptions: Set<String> = []
+        /// Client URI → the server and upstream URI it maps to.
+        var subscriptions: [String: ResourceTarget] = [:]
         var push: AsyncStream<[UInt8]>.Continuation?
         var pushGeneration = 0
     }
@@ -25,17 +40,47 @@ public final class ClientSession: Sendable {
         id: String,
         identity: Identity,
         scope: EndpointScope,
+        transport: Transport,
         protocolVersion: String,
         clientCapabilities: JSONValue,
-        clientInfo: JSONValue?
+        clientInfo: JSONValue?,
+        handshakeComplete: Bool
     ) {
         self.id = id
         self.identity = identity
         self.scope = scope
-        self.protocolVersion = protocolVersion
-        self.clientCapabilities = clientCapabilities
-        self.clientInfo = clientInfo
-        self.state = Mutex(State(lastUsed: .now))
+        self.transport = transport
+        let handshake = Handshake(
+            protocolVersion: protocolVersion,
+            clientCapabilities: clientCapabilities,
+            clientInfo: clientInfo,
+            complete: handshakeComplete
+        )
+        self.state = Mutex(State(handshake: handshake, lastUsed: .now))
+    }
+
+    /// The negotiated version (for an HTTP+SSE session that has not sent `initialize` yet, `2024-11-05`).
+    public var protocolVersion: String { state.withLock { $0.handshake.protocolVersion } }
+    public var clientCapabilities: JSONValue { state.withLock { $0.handshake.clientCapabilities } }
+    public var clientInfo: JSONValue? { state.withLock { $0.handshake.clientInfo } }
+    /// Whether `initialize` was answered; HTTP+SSE sessions exist from their GET on, before it.
+    public var isInitialized: Bool { state.withLock { $0.handshake.complete } }
+
+    /// Records what a later `initialize` negotiated (HTTP+SSE sessions). Returns `false` if the session was
+    /// initialised already: a second `initialize` is refused.
+    public func completeHandshake(protocolVersion: String, clientCapabilities: JSONValue, clientInfo: JSONValue?)
+        -> Bool
+    {
+        state.withLock { state in
+            guard !state.handshake.complete else { return false }
+            state.handshake = Handshake(
+                protocolVersion: protocolVersion,
+                clientCapabilities: clientCapabilities,
+                clientInfo: clientInfo,
+                complete: true
+            )
+            return true
+        }
     }
 
     public func touch() { state.withLock { $0.lastUsed = .now } }
@@ -48,18 +93,43 @@ public final class ClientSession: Sendable {
         set { state.withLock { $0.logLevel = newValue } }
     }
 
-    /// Resource URIs (as the client names them) the client subscribed to.
-    public func subscribe(_ uri: String) { _ = state.withLock { $0.subscriptions.insert(uri) } }
+    /// Records a subscription to `uri` (as the client names it); `false` if the session had it already.
+    public func subscribe(_ uri: String, target: ResourceTarget) -> Bool {
+        state.withLock { state in
+            guard state.subscriptions[uri] == nil else { return false }
+            state.subscriptions[uri] = target
+            return true
+        }
+    }
 
-    public func unsubscribe(_ uri: String) { _ = state.withLock { $0.subscriptions.remove(uri) } }
+    /// Forgets a subscription; returns what it mapped to, or `nil` if the session had none.
+    public func unsubscribe(_ uri: String) -> ResourceTarget? {
+        state.withLock { $0.subscriptions.removeValue(forKey: uri) }
+    }
 
-    public func isSubscribed(to uri: String) -> Bool { state.withLock { $0.subscriptions.contains(uri) } }
+    public func isSubscribed(to uri: String) -> Bool { state.withLock { $0.subscriptions[uri] != nil } }
 
-    /// Opens the standalone stream, closing any earlier one: each message goes to exactly one stream.
-    /// The stream buffers at most `capacity` messages; under a slow reader the oldest are dropped.
-    public func openPushStream(capacity: Int = 256) -> AsyncStream<[UInt8]> {
+    /// The client URIs subscribed to `target`.
+    public func subscribedURIs(for target: ResourceTarget) -> [String] {
+        state.withLock { state in state.subscriptions.filter { $0.value == target }.map(\.key) }
+    }
+
+    /// Every subscription, emptied (the session is ending).
+    func takeSubscriptions() -> [ResourceTarget] {
+        state.withLock { state in
+            defer { state.subscriptions = [:] }
+            return Array(state.subscriptions.values)
+        }
+    }
+
+    /// Opens the session's stream, closing any earlier one: each message goes to exactly one stream.
+    ///
+    /// The stream holds at most `capacity` messages the client has not read yet. Messages are never dropped: a
+    /// client that falls that far behind has its stream ended (it reconnects, or for HTTP+SSE starts over), and
+    /// the gateway logs why.
+    public func openPushStream(capacity: Int = 1024) -> AsyncStream<[UInt8]> {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: [UInt8].self, bufferingPolicy: .bufferingNewest(capacity))
+            of: [UInt8].self, bufferingPolicy: .bufferingOldest(capacity))
         let (previous, generation) = state.withLock { state in
             let previous = state.push
             state.push = continuation
@@ -73,21 +143,43 @@ public final class ClientSession: Sendable {
         return stream
     }
 
-    /// Queues a message on the standalone stream; `false` when the client has none open.
+    /// Queues a message on the session's stream; `false` when the client has none open, or is so far behind that
+    /// its stream was ended instead of losing the message.
     @discardableResult
     public func push(_ message: [UInt8]) -> Bool {
         guard let push = state.withLock({ $0.push }) else { return false }
-        if case .terminated = push.yield(message) { return false }
-        return true
+        switch push.yield(message) {
+        case .enqueued: return true
+        case .dropped:
+            Logger(label: "mcp-gateway.session").warning(
+                "client stream ended: the client stopped reading",
+                metadata: ["gateway.session.id": "\(id.prefix(8))"]
+            )
+            push.finish()
+            return false
+        case .terminated: return false
+        @unknown default: return false
+        }
     }
 
-    /// Ends the standalone stream (session deleted or expired).
+    /// Ends the session's stream (session deleted or expired).
     func close() {
         let push = state.withLock { state in
             defer { state.push = nil }
             return state.push
         }
         push?.finish()
+    }
+}
+
+/// One upstream resource: the server and the URI it knows the resource by.
+public struct ResourceTarget: Sendable, Hashable {
+    public let server: String
+    public let uri: String
+
+    public init(server: String, uri: String) {
+        self.server = server
+        self.uri = uri
     }
 }
 

@@ -9,26 +9,34 @@ public final class SessionRegistry: Sendable {
     private let sessions = Mutex<[String: ClientSession]>([:])
     public let maxSessions: Int
     public let idleTimeout: Duration
+    /// Told about every session that ends (deleted, expired, stream closed), to release what it held upstream.
+    private let closedHandler = Mutex<(@Sendable (ClientSession) -> Void)?>(nil)
 
     public init(maxSessions: Int, idleTimeout: Duration) {
         self.maxSessions = maxSessions
         self.idleTimeout = idleTimeout
     }
 
+    /// A new session. Streamable HTTP sessions are created by `initialize`, with what it negotiated; HTTP+SSE
+    /// sessions by their GET, before the client's `initialize` arrives (see ``ClientSession/completeHandshake``).
     public func create(
         identity: Identity,
         scope: EndpointScope,
+        transport: ClientSession.Transport = .streamableHTTP,
         protocolVersion: String,
         clientCapabilities: JSONValue,
-        clientInfo: JSONValue?
+        clientInfo: JSONValue?,
+        handshakeComplete: Bool = true
     ) throws(GatewayError) -> ClientSession {
         let session = ClientSession(
             id: Self.newSessionID(),
             identity: identity,
             scope: scope,
+            transport: transport,
             protocolVersion: protocolVersion,
             clientCapabilities: clientCapabilities,
-            clientInfo: clientInfo
+            clientInfo: clientInfo,
+            handshakeComplete: handshakeComplete
         )
         let added = sessions.withLock { sessions in
             guard sessions.count < maxSessions else { return false }
@@ -41,9 +49,15 @@ public final class SessionRegistry: Sendable {
         return session
     }
 
-    /// The session `id` if it exists and belongs to `identity`; refreshes its idle timer.
-    public func session(id: String, for identity: Identity) -> ClientSession? {
-        guard let session = sessions.withLock({ $0[id] }), session.identity.principal == identity.principal else {
+    /// The session `id` if it exists, belongs to `identity` and to `transport`; refreshes its idle timer.
+    public func session(
+        id: String,
+        for identity: Identity,
+        transport: ClientSession.Transport = .streamableHTTP
+    ) -> ClientSession? {
+        guard let session = sessions.withLock({ $0[id] }), session.identity.principal == identity.principal,
+            session.transport == transport
+        else {
             return nil
         }
         session.touch()
@@ -57,20 +71,30 @@ public final class SessionRegistry: Sendable {
             guard let session = sessions[id], session.identity.principal == identity.principal else { return nil }
             return sessions.removeValue(forKey: id)
         }
-        removed?.close()
+        if let removed { end(removed) }
         return removed != nil
     }
 
-    /// Drops sessions idle for longer than ``idleTimeout``; returns how many.
+    /// Drops Streamable HTTP sessions idle for longer than ``idleTimeout``; returns how many. HTTP+SSE sessions
+    /// live exactly as long as their event stream, which removes them when it closes.
     @discardableResult
     public func sweepIdle(now: ContinuousClock.Instant = .now) -> Int {
         let expired = sessions.withLock { sessions -> [ClientSession] in
-            let stale = sessions.values.filter { now - $0.lastUsed > idleTimeout }
+            let stale = sessions.values.filter { $0.transport == .streamableHTTP && now - $0.lastUsed > idleTimeout }
             for session in stale { sessions.removeValue(forKey: session.id) }
             return stale
         }
-        for session in expired { session.close() }
+        for session in expired { end(session) }
         return expired.count
+    }
+
+    public func onSessionClosed(_ handler: @escaping @Sendable (ClientSession) -> Void) {
+        closedHandler.withLock { $0 = handler }
+    }
+
+    private func end(_ session: ClientSession) {
+        session.close()
+        closedHandler.withLock { $0 }?(session)
     }
 
     public var count: Int { sessions.withLock { $0.count } }

@@ -23,6 +23,9 @@ public struct UpstreamRequest: Sendable {
     public var maxDuration: Duration
     /// Longest to wait for an instance that is still starting before failing the request.
     public var readinessWait: Duration
+    /// Members to add to the result when the upstream did not write them (what a 2026-07-28 client expects of a
+    /// session-based server's answer: `resultType`, caching hints). Values are JSON text.
+    public var resultFields: [(key: String, value: [UInt8])] = []
 
     public init(
         _ body: Body,
@@ -72,7 +75,8 @@ public struct UpstreamRequest: Sendable {
         switch message.kind {
         case .response, .errorResponse:
             guard let id = original.id, let edit = message.replacingID(with: id) else { return message.bytes }
-            return message.splicing([edit])
+            guard !resultFields.isEmpty, let result = message.resultRange else { return message.splicing([edit]) }
+            return message.splicing([edit] + resultAdditions(message, result: result))
         case .notification where message.method == "notifications/progress":
             guard let clientToken = original.progressTokenRange, let token = message.param("progressToken") else {
                 return message.bytes
@@ -81,5 +85,21 @@ public struct UpstreamRequest: Sendable {
         default:
             return message.bytes
         }
+    }
+
+    /// The edit that inserts the missing ``resultFields`` at the start of the result object.
+    private func resultAdditions(_ message: JSONRPCMessage, result: Range<Int>) -> [ByteEdit] {
+        let members = message.members(at: result)
+        guard message.bytes[result.lowerBound] == UInt8(ascii: "{") else { return [] }
+        let present = Set(members.map(\.key))
+        var inserted: [UInt8] = []
+        for field in resultFields where !present.contains(field.key) {
+            if !inserted.isEmpty { inserted.append(UInt8(ascii: ",")) }
+            inserted += JSONValue.quoted(field.key) + [UInt8(ascii: ":")] + field.value
+        }
+        guard !inserted.isEmpty else { return [] }
+        if !members.isEmpty { inserted.append(UInt8(ascii: ",")) }
+        let start = result.lowerBound + 1
+        return [ByteEdit(range: start..<start, replacement: inserted)]
     }
 }

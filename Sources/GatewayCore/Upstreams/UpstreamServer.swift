@@ -35,9 +35,10 @@ public final class UpstreamServer: Sendable {
     public func send(
         _ body: UpstreamRequest.Body,
         owner: String,
-        readinessWait: Duration? = nil
+        readinessWait: Duration? = nil,
+        resultFields: [(key: String, value: [UInt8])] = []
     ) async throws(GatewayError) -> MCPReply {
-        let request = UpstreamRequest(
+        var request = UpstreamRequest(
             body,
             owner: owner,
             idleTimeout: configuration.callTimeout,
@@ -45,6 +46,7 @@ public final class UpstreamServer: Sendable {
             readinessWait: min(
                 readinessWait ?? .seconds(Int64.max), configuration.callTimeout, configuration.connectTimeout)
         )
+        request.resultFields = resultFields
         return try await nextTransport().send(request)
     }
 

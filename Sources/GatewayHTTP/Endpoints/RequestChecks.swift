@@ -2,10 +2,42 @@ import Foundation
 import GatewayCore
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
-/// The transport-level checks of the MCP endpoints: Origin, Accept and Content-Type.
+/// The transport-level checks shared by every MCP endpoint: the server in the path, the caller, Origin, Accept,
+/// Content-Type and the body limit.
 struct RequestChecks: Sendable {
     let origins: OriginConfiguration
+    let limits: LimitsConfiguration
+
+    /// The scope of `/mcp/{server}`, or 404 for a server that is not configured.
+    func scope(server name: String?, in directory: UpstreamDirectory) throws(GatewayError) -> EndpointScope {
+        guard let name else { return .aggregate }
+        guard directory.server(named: name) != nil else {
+            throw GatewayError(.unknownServer, "Unknown server: \(name)")
+        }
+        return .server(name)
+    }
+
+    func authenticated(_ context: GatewayRequestContext) throws(GatewayError) -> Identity {
+        guard let identity = context.identity else { throw GatewayError(.unauthorized, "Unauthorized") }
+        return identity
+    }
+
+    /// The body, refusing more than the limit with 413: at once from `Content-Length`, else while reading.
+    func readBody(_ request: Request) async throws(GatewayError) -> [UInt8] {
+        let limit = limits.maxRequestBodyBytes
+        let tooLarge = GatewayError(.payloadTooLarge, "Payload Too Large: the request body exceeds \(limit) bytes")
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        } catch {
+            throw GatewayError(.invalidRequest, "Bad Request: the request body could not be read")
+        }
+    }
 
     /// 403 for a browser origin that is not allowed. Requests without `Origin` (non-browser clients) pass.
     func checkOrigin(_ request: Request) throws(GatewayError) {

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import GatewayCore
 import GatewayWire
 import HTTPTypes
@@ -7,9 +8,14 @@ import ServiceLifecycle
 
 /// Responses written as `text/event-stream`, with keep-alive comments while nothing else is sent, unbuffered by
 /// proxies (`X-Accel-Buffering: no`), and ended by the gateway's graceful shutdown.
+///
+/// Events reach the socket through a channel that suspends its sender until the writer took the event, so a slow
+/// client slows its producer down instead of losing events.
 enum SSEResponse {
-    private enum Event: Sendable {
+    enum Event: Sendable {
         case message([UInt8])
+        /// A complete SSE event, written as is (the `endpoint` event of HTTP+SSE).
+        case raw([UInt8])
         case keepAlive
     }
 
@@ -22,73 +28,91 @@ enum SSEResponse {
     }
 
     /// A request's answer: `first`, then the rest. If the rest fails, the stream ends with a JSON-RPC error for `id`.
+    /// Messages `keep` refuses are not written. With `closingOnShutdown` (a listen stream, which never ends by
+    /// itself) the gateway's shutdown writes that message and ends the stream; other answers keep the grace period
+    /// to finish.
     static func reply(
         first: [UInt8],
         rest: AsyncThrowingStream<[UInt8], any Error>,
         id: JSONRPCID?,
+        era: MCPEra = .legacy,
         keepAlive: Duration,
-        extraHeaders: HTTPFields = [:]
+        keep: (@Sendable ([UInt8]) -> Bool)? = nil,
+        closingOnShutdown: [UInt8]? = nil
     ) -> Response {
-        var headers = headers
-        headers.append(contentsOf: extraHeaders)
-        return Response(
+        Response(
             status: .ok,
             headers: headers,
-            body: body(first: first, keepAlive: keepAlive, endsOnShutdown: false) { continuation in
+            body: body(keepAlive: keepAlive, closingOnShutdown: closingOnShutdown) { channel in
+                if keep?(first) ?? true { await channel.send(.message(first)) }
                 do {
-                    for try await message in rest { continuation.yield(.message(message)) }
+                    for try await message in rest where keep?(message) ?? true {
+                        await channel.send(.message(message))
+                    }
                 } catch {
                     let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-                    continuation.yield(.message(failure.jsonRPCResponse(id: id)))
+                    await channel.send(.message(failure.jsonRPCResponse(id: id, era: era)))
                 }
             }
         )
     }
 
-    /// A session's standalone stream (GET): whatever the session is sent, until either side closes it.
-    static func standalone(_ stream: AsyncStream<[UInt8]>, keepAlive: Duration) -> Response {
+    /// A session's stream (GET, or the one stream of HTTP+SSE): `preamble` events first, then whatever the
+    /// session is sent, until either side closes it or the gateway shuts down.
+    static func standalone(
+        _ stream: AsyncStream<[UInt8]>,
+        preamble: [Event] = [],
+        keepAlive: Duration,
+        onEnd: (@Sendable () -> Void)? = nil
+    ) -> Response {
         Response(
             status: .ok,
             headers: headers,
-            body: body(first: nil, keepAlive: keepAlive, endsOnShutdown: true) { continuation in
-                for await message in stream { continuation.yield(.message(message)) }
+            body: body(keepAlive: keepAlive, closingOnShutdown: [], onEnd: onEnd) { channel in
+                for event in preamble { await channel.send(event) }
+                for await message in stream { await channel.send(.message(message)) }
             }
         )
     }
 
-    /// `endsOnShutdown`: standalone streams end as soon as the gateway starts shutting down; request answers keep
-    /// the grace period to finish.
+    /// `closingOnShutdown`: `nil` lets the stream run through the graceful shutdown (a request still being
+    /// answered); otherwise shutdown writes those bytes as a last message (none if empty) and ends the stream.
     private static func body(
-        first: [UInt8]?,
         keepAlive: Duration,
-        endsOnShutdown: Bool,
-        produce: @escaping @Sendable (AsyncStream<Event>.Continuation) async -> Void
+        closingOnShutdown: [UInt8]?,
+        onEnd: (@Sendable () -> Void)? = nil,
+        produce: @escaping @Sendable (AsyncChannel<Event>) async -> Void
     ) -> ResponseBody {
         ResponseBody { writer in
-            if let first { try await writer.write(ByteBuffer(bytes: SSEEncoder.event(first))) }
-            let (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(512))
+            defer { onEnd?() }
+            let channel = AsyncChannel<Event>()
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        await produce(continuation)
-                        continuation.finish()
+                        await produce(channel)
+                        channel.finish()
                     }
                     group.addTask {
                         while true {
                             try await Task.sleep(for: keepAlive)
-                            continuation.yield(.keepAlive)
+                            await channel.send(.keepAlive)
                         }
                     }
-                    for await event in events {
+                    for await event in channel {
                         switch event {
                         case .message(let bytes): try await writer.write(ByteBuffer(bytes: SSEEncoder.event(bytes)))
+                        case .raw(let bytes): try await writer.write(ByteBuffer(bytes: bytes))
                         case .keepAlive: try await writer.write(ByteBuffer(bytes: SSEEncoder.comment()))
                         }
                     }
                     group.cancelAll()
                 }
             } onGracefulShutdown: {
-                if endsOnShutdown { continuation.finish() }
+                guard let closingOnShutdown else { return }
+                Task {
+                    if !closingOnShutdown.isEmpty { await channel.send(.message(closingOnShutdown)) }
+                    channel.finish()
+                }
             }
             try await writer.finish(nil)
         }

@@ -5,47 +5,42 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// `POST`/`GET`/`DELETE` on `/mcp` and `/mcp/{server}`: the Streamable HTTP transport of MCP 2025-03-26 through
-/// 2025-11-25 (2024-11-05 clients that `initialize` here are served too).
+/// `POST`/`GET`/`DELETE` on `/mcp` and `/mcp/{server}`: Streamable HTTP in both eras on one endpoint.
+///
+/// The era is chosen per request, as the 2026-07-28 dual-era rules say: `initialize`, or a request carrying
+/// `Mcp-Session-Id`, is session-based (2025-03-26 … 2025-11-25, and 2024-11-05 clients that `initialize` here); a
+/// request whose `_meta` (or `MCP-Protocol-Version` header) names a stateless version is served without a session
+/// (2026-07-28), after its mirrored headers were checked against the body.
 ///
 /// Transport checks (Origin 403, Content-Type 415, Accept 406, body size 413) come first and end the exchange with a
 /// status. Sessions are bound to the caller's identity; an unknown or foreign session id gets 404, as the spec's
 /// re-initialise signal. Requests are answered as JSON unless the upstream sends something before its answer, in
 /// which case the answer becomes an SSE stream.
 public struct StreamableHTTPEndpoint: Sendable {
-    let router: MCPRouter
+    let dispatcher: MCPDispatcher
     let checks: RequestChecks
     let limits: LimitsConfiguration
     let keepAlive: Duration
 
     public init(router: MCPRouter, configuration: GatewayConfiguration, keepAlive: Duration = .seconds(15)) {
-        self.router = router
-        self.checks = RequestChecks(origins: configuration.origins)
+        self.dispatcher = MCPDispatcher(router: router)
+        self.checks = RequestChecks(origins: configuration.origins, limits: configuration.limits)
         self.limits = configuration.limits
         self.keepAlive = keepAlive
     }
 
-    var sessions: SessionRegistry { router.sessions }
-
-    /// The scope of `/mcp/{server}`, or 404 for a server that is not configured.
-    func scope(server name: String?) throws(GatewayError) -> EndpointScope {
-        guard let name else { return .aggregate }
-        guard router.directory.server(named: name) != nil else {
-            throw GatewayError(.unknownServer, "Unknown server: \(name)")
-        }
-        return .server(name)
-    }
+    var sessions: SessionRegistry { dispatcher.sessions }
 
     // MARK: POST
 
     public func post(_ request: Request, context: GatewayRequestContext, server: String?) async -> Response {
         do throws(GatewayError) {
-            let scope = try scope(server: server)
+            let scope = try checks.scope(server: server, in: dispatcher.router.directory)
             try checks.checkOrigin(request)
             try checks.checkContentType(request)
             try checks.checkPostAccept(request)
-            let identity = try authenticated(context)
-            let body = try await readBody(request)
+            let identity = try checks.authenticated(context)
+            let body = try await checks.readBody(request)
             let payload: JSONRPCPayload
             do throws(JSONRPCDecodingError) {
                 payload = try JSONRPCPayload.parse(body)
@@ -54,20 +49,23 @@ public struct StreamableHTTPEndpoint: Sendable {
             }
             switch payload {
             case .single(let message) where message.method == "initialize":
-                return try await initialize(message, request: request, identity: identity, scope: scope)
+                guard request.headers[MCPHeaders.sessionID] == nil else {
+                    throw GatewayError(
+                        .invalidRequest,
+                        "Invalid Request: initialize starts a new session; send it without Mcp-Session-Id")
+                }
+                let (session, response) = try await dispatcher.initialize(message, identity: identity, scope: scope)
+                var headers = HTTPFields()
+                headers[MCPHeaders.sessionID] = session.id
+                return .json(.ok, response, headers: headers)
+            case .single(let message)
+            where request.headers[MCPHeaders.sessionID] == nil
+                && StatelessRequestCheck.isStateless(message, headers: request.headers):
+                return await stateless(message, request: request, identity: identity, scope: scope, context: context)
             case .single(let message):
                 let session = try session(for: request, identity: identity, scope: scope)
-                let mcpContext = requestContext(session, context: context)
-                guard message.kind == .request else {
-                    await router.handleNotification(message, context: mcpContext)
-                    return Response(status: .accepted)
-                }
-                switch await router.handle(message, context: mcpContext) {
-                case .response(let bytes):
-                    return .json(.ok, bytes)
-                case .stream(let first, let rest):
-                    return SSEResponse.reply(first: first, rest: rest, id: message.id, keepAlive: keepAlive)
-                }
+                return await answer(
+                    message, context: MCPRequestContext(session: session, logger: context.logger), era: .legacy)
             case .batch(let elements):
                 let session = try session(for: request, identity: identity, scope: scope)
                 guard MCPProtocolVersion.allowsBatches(session.protocolVersion) else {
@@ -76,71 +74,59 @@ public struct StreamableHTTPEndpoint: Sendable {
                         "Invalid Request: JSON-RPC batches are only allowed at protocol 2025-03-26, this session uses \(session.protocolVersion)"
                     )
                 }
-                return await batch(elements, context: requestContext(session, context: context))
+                let answers = await dispatcher.dispatchBatch(
+                    elements, context: MCPRequestContext(session: session, logger: context.logger))
+                guard !answers.isEmpty else { return Response(status: .accepted) }
+                return .json(
+                    .ok, Array("[".utf8) + Array(answers.joined(separator: [UInt8(ascii: ",")])) + Array("]".utf8))
             }
         } catch {
             return error.httpResponse()
         }
     }
 
-    private func initialize(
+    /// A 2026-07-28 request: checked against its headers, then dispatched without a session. Request-level
+    /// failures get the revision's statuses (400, 404 for an unknown method).
+    private func stateless(
         _ message: JSONRPCMessage,
         request: Request,
         identity: Identity,
-        scope: EndpointScope
-    ) async throws(GatewayError) -> Response {
-        guard message.kind == .request, let id = message.id else {
-            throw GatewayError(.invalidRequest, "Invalid Request: initialize must be a request")
+        scope: EndpointScope,
+        context: GatewayRequestContext
+    ) async -> Response {
+        do throws(GatewayError) {
+            let mcpContext = try StatelessRequestCheck.context(
+                for: message, headers: request.headers, identity: identity, scope: scope, logger: context.logger)
+            if message.kind == .request, let method = message.method, !MCPMethods.stateless.contains(method) {
+                throw GatewayError(.methodNotFound, "Method not found: \(method)")
+            }
+            return await answer(message, context: mcpContext, era: .modern)
+        } catch {
+            return error.httpResponse(id: message.id, era: .modern)
         }
-        guard request.headers[MCPHeaders.sessionID] == nil else {
-            throw GatewayError(
-                .invalidRequest, "Invalid Request: initialize starts a new session; send it without Mcp-Session-Id")
-        }
-        let (version, result) = await router.initializeResult(
-            requestedVersion: message.paramString("protocolVersion"),
-            scope: scope
-        )
-        let session = try sessions.create(
-            identity: identity,
-            scope: scope,
-            protocolVersion: version,
-            clientCapabilities: message.paramValue("capabilities") ?? [:],
-            clientInfo: message.paramValue("clientInfo")
-        )
-        var headers = HTTPFields()
-        headers[MCPHeaders.sessionID] = session.id
-        return .json(.ok, JSONRPCMessage.encodeResponse(id: id, result: result), headers: headers)
     }
 
-    /// A 2025-03-26 batch: each element handled in order, the answers returned as one JSON array.
-    private func batch(
-        _ elements: [Result<JSONRPCMessage, JSONRPCDecodingError>],
-        context: MCPRequestContext
-    ) async -> Response {
-        var answers: [[UInt8]] = []
-        for element in elements {
-            switch element {
-            case .failure(let error):
-                answers.append(GatewayError(error).jsonRPCResponse(id: error.id))
-            case .success(let message) where message.method == "initialize":
-                answers.append(
-                    GatewayError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")
-                        .jsonRPCResponse(id: message.id)
-                )
-            case .success(let message) where message.kind == .request:
-                let reply = await router.handle(message, context: context)
-                do {
-                    answers.append(try await reply.finalMessage())
-                } catch {
-                    let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-                    answers.append(failure.jsonRPCResponse(id: message.id))
-                }
-            case .success(let message):
-                await router.handleNotification(message, context: context)
-            }
+    /// Dispatches one message and writes its answer: 202 for notifications and responses, JSON for a single
+    /// reply, SSE when the upstream streamed.
+    private func answer(_ message: JSONRPCMessage, context: MCPRequestContext, era: MCPEra) async -> Response {
+        guard let reply = await dispatcher.dispatch(message, context: context) else {
+            return Response(status: .accepted)
         }
-        guard !answers.isEmpty else { return Response(status: .accepted) }
-        return .json(.ok, Array("[".utf8) + Array(answers.joined(separator: [UInt8(ascii: ",")])) + Array("]".utf8))
+        switch reply {
+        case .response(let bytes):
+            return .json(.ok, bytes)
+        case .stream(let first, let rest):
+            let closing = message.method == "subscriptions/listen" ? message.id.map(ListenStreams.closingResponse) : nil
+            return SSEResponse.reply(
+                first: first,
+                rest: rest,
+                id: message.id,
+                era: era,
+                keepAlive: keepAlive,
+                keep: era == .modern ? LogFilter(minimum: context.logLevel).admits : nil,
+                closingOnShutdown: closing
+            )
+        }
     }
 
     // MARK: GET and DELETE
@@ -148,10 +134,11 @@ public struct StreamableHTTPEndpoint: Sendable {
     /// Opens the session's standalone stream for messages not tied to a request (list changes, log messages).
     public func get(_ request: Request, context: GatewayRequestContext, server: String?) async -> Response {
         do throws(GatewayError) {
-            let scope = try scope(server: server)
+            let scope = try checks.scope(server: server, in: dispatcher.router.directory)
             try checks.checkOrigin(request)
+            try refuseStateless(request)
             try checks.checkStreamAccept(request)
-            let session = try session(for: request, identity: try authenticated(context), scope: scope)
+            let session = try session(for: request, identity: try checks.authenticated(context), scope: scope)
             return SSEResponse.standalone(session.openPushStream(), keepAlive: keepAlive)
         } catch {
             return error.httpResponse()
@@ -161,9 +148,10 @@ public struct StreamableHTTPEndpoint: Sendable {
     /// Ends a session; later requests with its id get 404.
     public func delete(_ request: Request, context: GatewayRequestContext, server: String?) async -> Response {
         do throws(GatewayError) {
-            let scope = try scope(server: server)
+            let scope = try checks.scope(server: server, in: dispatcher.router.directory)
             try checks.checkOrigin(request)
-            let identity = try authenticated(context)
+            try refuseStateless(request)
+            let identity = try checks.authenticated(context)
             let session = try session(for: request, identity: identity, scope: scope)
             sessions.remove(id: session.id, for: identity)
             return Response(status: .ok)
@@ -172,12 +160,17 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
     }
 
-    // MARK: Helpers
-
-    private func authenticated(_ context: GatewayRequestContext) throws(GatewayError) -> Identity {
-        guard let identity = context.identity else { throw GatewayError(.unauthorized, "Unauthorized") }
-        return identity
+    /// GET and DELETE belong to sessions; 2026-07-28 has neither, so a stateless client gets 405.
+    private func refuseStateless(_ request: Request) throws(GatewayError) {
+        guard request.headers[MCPHeaders.sessionID] == nil, let version = request.headers[MCPHeaders.protocolVersion],
+            MCPProtocolVersion.era(of: version) == .modern
+        else { return }
+        throw GatewayError(
+            .methodNotAllowed,
+            "Method Not Allowed: protocol \(version) has no sessions, so no GET stream and no DELETE; use POST")
     }
+
+    // MARK: Helpers
 
     /// The session named by `Mcp-Session-Id`, checked against the caller, the endpoint and `MCP-Protocol-Version`.
     private func session(
@@ -187,7 +180,9 @@ public struct StreamableHTTPEndpoint: Sendable {
     ) throws(GatewayError) -> ClientSession {
         guard let id = request.headers[MCPHeaders.sessionID] else {
             throw GatewayError(
-                .sessionRequired, "Bad Request: Mcp-Session-Id header is required; send initialize first")
+                .sessionRequired,
+                "Bad Request: Mcp-Session-Id header is required; send initialize first, or a 2026-07-28 request with its _meta"
+            )
         }
         guard let session = sessions.session(id: id, for: identity), session.scope == scope else {
             throw GatewayError(.sessionNotFound, "Session not found")
@@ -200,29 +195,21 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
         return session
     }
+}
 
-    private func requestContext(_ session: ClientSession, context: GatewayRequestContext) -> MCPRequestContext {
-        MCPRequestContext(
-            identity: session.identity,
-            scope: session.scope,
-            protocolVersion: session.protocolVersion,
-            session: session,
-            logger: context.logger
-        )
-    }
+/// Which log messages a 2026-07-28 request's stream may carry: none unless the request asked for a level, then
+/// those at or above it.
+struct LogFilter: Sendable {
+    let minimum: LogLevel?
 
-    /// The body, refusing more than the limit with 413: at once from `Content-Length`, else while reading.
-    private func readBody(_ request: Request) async throws(GatewayError) -> [UInt8] {
-        let limit = limits.maxRequestBodyBytes
-        let tooLarge = GatewayError(.payloadTooLarge, "Payload Too Large: the request body exceeds \(limit) bytes")
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Array(buffer.readableBytesView)
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
-        } catch {
-            throw GatewayError(.invalidRequest, "Bad Request: the request body could not be read")
-        }
+    private static let marker = Array(#""notifications/message""#.utf8)
+
+    func admits(_ bytes: [UInt8]) -> Bool {
+        guard bytes.firstRange(of: Self.marker) != nil, let message = try? JSONRPCMessage.parse(bytes),
+            message.method == "notifications/message"
+        else { return true }
+        guard let minimum else { return false }
+        let level = message.paramString("level").flatMap(LogLevel.init(rawValue:)) ?? .info
+        return level >= minimum
     }
 }

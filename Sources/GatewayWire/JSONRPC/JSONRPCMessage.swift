@@ -162,6 +162,9 @@ public struct JSONRPCMessage: Sendable {
 
     public func slice(_ range: Range<Int>) -> [UInt8] { Array(bytes[range]) }
 
+    /// The value at `range` (a range this message reported), decoded.
+    public func value(at range: Range<Int>) -> JSONValue { JSONParser.value(in: bytes, at: range) }
+
     // MARK: Rewriting
 
     /// The message's bytes with `edits` applied.

@@ -1,0 +1,98 @@
+import GatewayWire
+
+/// The one place every client transport hands its messages to: Streamable HTTP (both eras), HTTP+SSE, and later
+/// WebSocket and the stdio bridge. Transports keep only their own concerns (framing, headers, streams, status
+/// codes); the protocol (handshake, batches, requests, notifications, the client's answers) is decided here.
+public struct MCPDispatcher: Sendable {
+    public let router: MCPRouter
+
+    public init(router: MCPRouter) {
+        self.router = router
+    }
+
+    public var sessions: SessionRegistry { router.sessions }
+
+    /// `initialize` opening a new Streamable HTTP session: the session and the response to send.
+    public func initialize(
+        _ message: JSONRPCMessage,
+        identity: Identity,
+        scope: EndpointScope
+    ) async throws(GatewayError) -> (session: ClientSession, response: [UInt8]) {
+        let id = try initializeID(message)
+        let (version, result) = await router.initializeResult(
+            requestedVersion: message.paramString("protocolVersion"), scope: scope)
+        let session = try sessions.create(
+            identity: identity,
+            scope: scope,
+            protocolVersion: version,
+            clientCapabilities: message.paramValue("capabilities") ?? [:],
+            clientInfo: message.paramValue("clientInfo")
+        )
+        return (session, JSONRPCMessage.encodeResponse(id: id, result: result))
+    }
+
+    /// `initialize` inside a session that exists already (HTTP+SSE, whose session starts with its GET).
+    public func initialize(_ message: JSONRPCMessage, in session: ClientSession) async throws(GatewayError)
+        -> [UInt8]
+    {
+        let id = try initializeID(message)
+        let (version, result) = await router.initializeResult(
+            requestedVersion: message.paramString("protocolVersion"), scope: session.scope)
+        guard
+            session.completeHandshake(
+                protocolVersion: version,
+                clientCapabilities: message.paramValue("capabilities") ?? [:],
+                clientInfo: message.paramValue("clientInfo")
+            )
+        else {
+            throw GatewayError(.invalidRequest, "Invalid Request: the session is initialised already")
+        }
+        return JSONRPCMessage.encodeResponse(id: id, result: result)
+    }
+
+    private func initializeID(_ message: JSONRPCMessage) throws(GatewayError) -> JSONRPCID {
+        guard message.kind == .request, let id = message.id else {
+            throw GatewayError(.invalidRequest, "Invalid Request: initialize must be a request")
+        }
+        return id
+    }
+
+    /// One message other than `initialize`: a request gets its reply; a notification or the client's answer to a
+    /// server request gets `nil`.
+    public func dispatch(_ message: JSONRPCMessage, context: MCPRequestContext) async -> MCPReply? {
+        guard message.kind == .request else {
+            await router.handleNotification(message, context: context)
+            return nil
+        }
+        return await router.handle(message, context: context)
+    }
+
+    /// A 2025-03-26 batch: each element handled in order; the answers to its requests, in order (none if it held
+    /// only notifications and responses).
+    public func dispatchBatch(
+        _ elements: [Result<JSONRPCMessage, JSONRPCDecodingError>],
+        context: MCPRequestContext
+    ) async -> [[UInt8]] {
+        var answers: [[UInt8]] = []
+        for element in elements {
+            switch element {
+            case .failure(let error):
+                answers.append(GatewayError(error).jsonRPCResponse(id: error.id))
+            case .success(let message) where message.method == "initialize":
+                answers.append(
+                    GatewayError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")
+                        .jsonRPCResponse(id: message.id)
+                )
+            case .success(let message):
+                guard let reply = await dispatch(message, context: context) else { continue }
+                do {
+                    answers.append(try await reply.finalMessage())
+                } catch {
+                    let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
+                    answers.append(failure.jsonRPCResponse(id: message.id))
+                }
+            }
+        }
+        return answers
+    }
+}
