@@ -553,3 +553,30 @@ async def wait_until(predicate, timeout: float, interval: float = 0.1, what: str
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+class SSEStreamReader:
+    """Reads an open `text/event-stream` response event by event (one iterator over the body, kept across calls)."""
+
+    def __init__(self, response: httpx2.Response) -> None:
+        self._chunks = response.aiter_text()
+        self._buffer = ""
+
+    async def next_block(self) -> str:
+        """The next raw event (the text before its blank line), comments included."""
+        while True:
+            match = re.search(r"\r?\n\r?\n", self._buffer)
+            if match:
+                block, self._buffer = self._buffer[: match.start()], self._buffer[match.end() :]
+                return block
+            try:
+                self._buffer += await self._chunks.__anext__()
+            except StopAsyncIteration:
+                raise AssertionError("the event stream ended") from None
+
+    async def next_message(self) -> dict[str, Any]:
+        """The next JSON-RPC message, skipping comments and empty events."""
+        while True:
+            messages = parse_sse(await self.next_block() + "\n\n")
+            if messages:
+                return messages[0]
