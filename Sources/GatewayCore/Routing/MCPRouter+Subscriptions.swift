@@ -69,16 +69,4 @@ extension MCPRouter {
             }
         }
     }
-
-    /// Members a 2026-07-28 client expects on a result that a session-based upstream does not write: the result
-    /// type, and for `resources/read` the caching hints (no caching, private).
-    func resultFields(for message: JSONRPCMessage, context: MCPRequestContext) -> [(key: String, value: [UInt8])] {
-        guard context.era == .modern else { return [] }
-        var fields: [(key: String, value: [UInt8])] = [("resultType", Array(#""complete""#.utf8))]
-        if message.method == "resources/read" {
-            fields.append(("ttlMs", Array("0".utf8)))
-            fields.append(("cacheScope", Array(#""private""#.utf8)))
-        }
-        return fields
-    }
 }

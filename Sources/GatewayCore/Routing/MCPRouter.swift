@@ -130,7 +130,7 @@ public final class MCPRouter: Sendable {
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: tool)),
             owner: context.owner,
-            resultFields: resultFields(for: message, context: context)
+            statelessClient: context.era == .modern
         )
     }
 
@@ -146,7 +146,7 @@ public final class MCPRouter: Sendable {
         return try await server.send(
             .forward(message, edits: rename(message.param("name"), from: name, to: prompt)),
             owner: context.owner,
-            resultFields: resultFields(for: message, context: context)
+            statelessClient: context.era == .modern
         )
     }
 
@@ -186,7 +186,7 @@ public final class MCPRouter: Sendable {
             return try await server.send(forward, owner: context.owner)
         default:
             return try await server.send(
-                forward, owner: context.owner, resultFields: resultFields(for: message, context: context))
+                forward, owner: context.owner, statelessClient: context.era == .modern)
         }
     }
 
@@ -205,7 +205,7 @@ public final class MCPRouter: Sendable {
             return try await server.send(
                 .forward(message, edits: rename(range("name"), from: name, to: prompt)),
                 owner: context.owner,
-                resultFields: resultFields(for: message, context: context)
+                statelessClient: context.era == .modern
             )
         case "ref/resource":
             guard let uri = ref["uri"]?.stringValue else {
@@ -215,7 +215,7 @@ public final class MCPRouter: Sendable {
             return try await server.send(
                 .forward(message, edits: rename(range("uri"), from: uri, to: original)),
                 owner: context.owner,
-                resultFields: resultFields(for: message, context: context)
+                statelessClient: context.era == .modern
             )
         default:
             throw GatewayError(.invalidParams, "Invalid params: \"ref.type\" must be ref/prompt or ref/resource")

@@ -23,9 +23,10 @@ public struct UpstreamRequest: Sendable {
     public var maxDuration: Duration
     /// Longest to wait for an instance that is still starting before failing the request.
     public var readinessWait: Duration
-    /// Members to add to the result when the upstream did not write them (what a 2026-07-28 client expects of a
-    /// session-based server's answer: `resultType`, caching hints). Values are JSON text.
-    public var resultFields: [(key: String, value: [UInt8])] = []
+    /// Set for a 2026-07-28 client's request going to a session-based upstream session: its per-request `_meta`
+    /// members (version, capabilities, client info, log level) are left out, since the session negotiated those,
+    /// and the result gains what such a client expects (`resultType`, and caching hints on `resources/read`).
+    public var bridgesStatelessClient = false
 
     public init(
         _ body: Body,
@@ -60,7 +61,12 @@ public struct UpstreamRequest: Sendable {
         case .forward(let message, let edits):
             var all = edits
             if let idEdit = message.replacingID(with: JSONRPCID(upstreamID)) { all.append(idEdit) }
-            if let token = message.progressTokenRange {
+            if bridgesStatelessClient, let meta = message.metaRange, case .object(var members) = message.value(at: meta)
+            {
+                for key in Self.statelessMetaKeys { members[key] = nil }
+                if members["progressToken"] != nil { members["progressToken"] = .number(JSONNumber(upstreamID)) }
+                all.append(ByteEdit(range: meta, replacement: JSONValue.object(members).serialized()))
+            } else if let token = message.progressTokenRange {
                 all.append(ByteEdit(range: token, replacement: Array(String(upstreamID).utf8)))
             }
             return message.splicing(all)
@@ -75,7 +81,7 @@ public struct UpstreamRequest: Sendable {
         switch message.kind {
         case .response, .errorResponse:
             guard let id = original.id, let edit = message.replacingID(with: id) else { return message.bytes }
-            guard !resultFields.isEmpty, let result = message.resultRange else { return message.splicing([edit]) }
+            guard bridgesStatelessClient, let result = message.resultRange else { return message.splicing([edit]) }
             return message.splicing([edit] + resultAdditions(message, result: result))
         case .notification where message.method == "notifications/progress":
             guard let clientToken = original.progressTokenRange, let token = message.param("progressToken") else {
@@ -85,6 +91,22 @@ public struct UpstreamRequest: Sendable {
         default:
             return message.bytes
         }
+    }
+
+    /// The `_meta` members that only 2026-07-28 requests carry.
+    static let statelessMetaKeys = [
+        "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities",
+        "io.modelcontextprotocol/clientInfo", "io.modelcontextprotocol/logLevel",
+    ]
+
+    /// Members a 2026-07-28 client expects on a result that a session-based server does not write. Values are JSON.
+    private var resultFields: [(key: String, value: [UInt8])] {
+        var fields: [(key: String, value: [UInt8])] = [("resultType", Array(#""complete""#.utf8))]
+        if method == "resources/read" {
+            fields.append(("ttlMs", Array("0".utf8)))
+            fields.append(("cacheScope", Array(#""private""#.utf8)))
+        }
+        return fields
     }
 
     /// The edit that inserts the missing ``resultFields`` at the start of the result object.

@@ -36,7 +36,7 @@ public final class UpstreamServer: Sendable {
         _ body: UpstreamRequest.Body,
         owner: String,
         readinessWait: Duration? = nil,
-        resultFields: [(key: String, value: [UInt8])] = []
+        statelessClient: Bool = false
     ) async throws(GatewayError) -> MCPReply {
         var request = UpstreamRequest(
             body,
@@ -46,7 +46,7 @@ public final class UpstreamServer: Sendable {
             readinessWait: min(
                 readinessWait ?? .seconds(Int64.max), configuration.callTimeout, configuration.connectTimeout)
         )
-        request.resultFields = resultFields
+        request.bridgesStatelessClient = statelessClient
         return try await nextTransport().send(request)
     }
 
