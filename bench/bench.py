@@ -49,10 +49,16 @@ def wait_for_port(port, timeout=30):
     raise RuntimeError(f"port {port} did not open")
 
 
+STATELESS = "stateless"  # in place of a session id: a 2026-07-28 request, no session
+
+
 def post(port, path, body, session=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    if session:
+    if session == STATELESS:
+        headers.update({"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": body["method"],
+                        "Mcp-Name": body["params"]["name"]})
+    elif session:
         headers["Mcp-Session-Id"] = session
         headers["MCP-Protocol-Version"] = "2025-11-25"
     connection.request("POST", path, body=json.dumps(body), headers=headers)
@@ -73,12 +79,16 @@ def open_session(port, path):
     return session
 
 
-def call_body(tool):
-    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {"text": "hello"}}}
+def call_body(tool, session=None):
+    params = {"name": tool, "arguments": {"text": "hello"}}
+    if session == STATELESS:
+        params["_meta"] = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                           "io.modelcontextprotocol/clientCapabilities": {}}
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
 
 
 def check_call(port, path, session, tool):
-    status, _, data = post(port, path, call_body(tool), session)
+    status, _, data = post(port, path, call_body(tool, session), session)
     reply = json.loads(data)
     assert status == 200 and reply["result"]["content"][0]["text"] == "hello", (status, data)
 
@@ -87,10 +97,11 @@ UNITS = {"us": 1, "ms": 1000, "s": 1_000_000}
 
 
 def wrk(port, path, session, tool, connections, duration):
-    env = dict(os.environ, SESSION=session, BODY=json.dumps(call_body(tool), separators=(",", ":")))
+    env = dict(os.environ, SESSION=session, NAME=tool, BODY=json.dumps(call_body(tool, session), separators=(",", ":")))
     threads = 1 if connections == 1 else 2
+    script = "tools_call_stateless.lua" if session == STATELESS else "tools_call.lua"
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
-               "-s", os.path.join(ROOT, "bench", "tools_call.lua"), f"http://127.0.0.1:{port}{path}"]
+               "-s", os.path.join(ROOT, "bench", script), f"http://127.0.0.1:{port}{path}"]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for percentile in ("50", "90", "99"):
@@ -174,6 +185,7 @@ def main():
             ("upstream, direct", upstream_port, direct, "echo"),
             ("nginx → upstream", nginx_port, via_nginx, "echo"),
             ("gateway → HTTP upstream", gateway_port, via_gateway, "http__echo"),
+            ("gateway → HTTP, 2026 stateless", gateway_port, STATELESS, "http__echo"),
             ("gateway → stdio upstream", gateway_port, via_gateway, "stdio__echo"),
         ]
         for _, port, session, tool in targets:
@@ -222,7 +234,8 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         f"Machine: {os.cpu_count()} cores ({cpu}), Linux {os.uname().release}. Load generator, gateway, upstream and nginx "
         "share the same cores, on loopback. " + f"{wrk_version}; {nginx_version}.",
         "",
-        "Each row is `wrk` POSTing one MCP `tools/call` (`echo` with a 5-byte argument) per request on an open session, "
+        "Each row is `wrk` POSTing one MCP `tools/call` (`echo` with a 5-byte argument) per request on an open session "
+        "(the 2026 stateless row: no session, version and capabilities in `_meta`, mirrored headers checked), "
         f"for {args.duration} s after a 2 s warm-up. The upstream is the built-in demo server (`mcp-gateway demo-server --http`); "
         "the stdio rows use the same demo server as one child process of the gateway, with every request pipelined onto it.",
         "",
@@ -241,14 +254,16 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
     verdict = lambda ok: "met" if ok else "**missed**"
     lines += [
         "",
-        "## Against the targets (issue 2)",
+        "## Against the targets (issues 2 and 5)",
         "",
         "| target | measured | |",
         "| --- | --- | --- |",
         f"| HTTP upstream, c=64: ≥ 10,000 tools/call/s through the gateway | {rps('gateway → HTTP upstream', 64):,.0f}/s | {verdict(rps('gateway → HTTP upstream', 64) >= 10_000)} |",
         f"| … and ≥ 1/3 of the nginx hop's rate in the same run | {ratio:.2f} × nginx ({rps('nginx → upstream', 64):,.0f}/s) | {verdict(ratio >= 1 / 3)} |",
+        f"| … and within 10 % of the 0.41 × measured before the protocol bridge (issue 5) | {ratio:.2f} × nginx | {verdict(ratio >= 0.41 * 0.9)} |",
         f"| HTTP upstream, c=1: ≤ 150 µs added to p50 over direct | +{added_gateway:.0f} µs (nginx: +{added_nginx:.0f} µs) | {verdict(added_gateway <= 150)} |",
         f"| stdio upstream, c=64: ≥ 5,000 tools/call/s | {rps('gateway → stdio upstream', 64):,.0f}/s | {verdict(rps('gateway → stdio upstream', 64) >= 5_000)} |",
+        f"| 2026 stateless tools/call, c=64: ≥ the 2025 session path (issue 5) | {rps('gateway → HTTP, 2026 stateless', 64):,.0f}/s vs {rps('gateway → HTTP upstream', 64):,.0f}/s | {verdict(rps('gateway → HTTP, 2026 stateless', 64) >= rps('gateway → HTTP upstream', 64))} |",
         f"| idle RSS ≤ 30 MB | {idle_rss:.1f} MB | {verdict(idle_rss <= 30)} |",
         f"| 10,000 idle sessions ≤ 100 MB more | +{sessions_rss - loaded_rss:.1f} MB ({args.sessions:,} sessions, {loaded_rss:.1f} → {sessions_rss:.1f} MB) | {verdict(sessions_rss - loaded_rss <= 100)} |",
         "",
