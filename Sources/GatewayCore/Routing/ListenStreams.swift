@@ -123,14 +123,7 @@ public final class ListenStreams: Sendable {
     }
 
     private func listeners(seeing server: String) -> [Listener] {
-        listeners.withLock { listeners in
-            listeners.values.filter {
-                switch $0.scope {
-                case .aggregate: true
-                case .server(let name): name == server
-                }
-            }
-        }
+        listeners.withLock { listeners in listeners.values.filter { $0.scope.shows(server) } }
     }
 
     private func deliver(_ bytes: [UInt8], to listener: Listener) {

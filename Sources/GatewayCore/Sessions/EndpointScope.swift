@@ -4,6 +4,14 @@ public enum EndpointScope: Sendable, Hashable, CustomStringConvertible {
     case aggregate
     case server(String)
 
+    /// Whether the endpoint shows `server`.
+    public func shows(_ server: String) -> Bool {
+        switch self {
+        case .aggregate: true
+        case .server(let name): name == server
+        }
+    }
+
     public var description: String {
         switch self {
         case .aggregate: "*"

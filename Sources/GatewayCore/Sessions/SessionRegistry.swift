@@ -101,14 +101,7 @@ public final class SessionRegistry: Sendable {
 
     /// Sessions whose endpoint shows `server`.
     public func sessions(seeing server: String) -> [ClientSession] {
-        sessions.withLock { sessions in
-            sessions.values.filter {
-                switch $0.scope {
-                case .aggregate: true
-                case .server(let name): name == server
-                }
-            }
-        }
+        sessions.withLock { sessions in sessions.values.filter { $0.scope.shows(server) } }
     }
 
     /// 128 random bits from the system CSPRNG, as 32 hex digits (visible ASCII, as the spec requires).

@@ -96,7 +96,7 @@ public struct LegacySSEEndpoint: Sendable {
                         elements, context: MCPRequestContext(session: session, logger: logger))
                     if !answers.isEmpty {
                         session.push(
-                            Array("[".utf8) + Array(answers.joined(separator: [UInt8(ascii: ",")])) + Array("]".utf8))
+                            JSONRPCMessage.encodeBatch(answers))
                     }
                 }
             }

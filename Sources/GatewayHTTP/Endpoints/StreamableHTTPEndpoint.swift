@@ -78,7 +78,7 @@ public struct StreamableHTTPEndpoint: Sendable {
                     elements, context: MCPRequestContext(session: session, logger: context.logger))
                 guard !answers.isEmpty else { return Response(status: .accepted) }
                 return .json(
-                    .ok, Array("[".utf8) + Array(answers.joined(separator: [UInt8(ascii: ",")])) + Array("]".utf8))
+                    .ok, JSONRPCMessage.encodeBatch(answers))
             }
         } catch {
             return error.httpResponse()

@@ -42,18 +42,9 @@ public final class LegacySSEUpstream: UpstreamTransport {
         self.maxMessageBytes = maxMessageBytes
         self.events = events
         self.logger = logger
-        let components = URLComponents(string: endpoint.url)
-        let path = components?.percentEncodedPath ?? ""
-        let query = components?.percentEncodedQuery.map { "?" + $0 } ?? ""
-        self.streamPath = (path.isEmpty ? "/" : path) + query
-        do {
-            guard let url = URL(string: endpoint.url) else { throw UpstreamHTTPError.connectFailed("invalid URL") }
-            self.pool = .success(try UpstreamHTTPConnectionPool(url: url, maxBodyBytes: maxMessageBytes))
-        } catch let error as UpstreamHTTPError {
-            self.pool = .failure(error)
-        } catch {
-            self.pool = .failure(.connectFailed("\(error)"))
-        }
+        let target = UpstreamHTTPTarget(endpoint: endpoint, maxBodyBytes: maxMessageBytes)
+        self.pool = target.pool
+        self.streamPath = target.path
         pending.onAbandoned { [weak self] id in
             self?.postInBackground(GatewayClientInfo.cancellation(of: id, reason: "the client went away"))
         }
@@ -89,7 +80,11 @@ public final class LegacySSEUpstream: UpstreamTransport {
         var backoff = RestartBackoff()
         var generator = SystemRandomNumberGenerator()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.expireOverdueCalls() }
+            group.addTask {
+                await self.pending.expireOverdue(server: self.server.name) { id in
+                    self.postInBackground(GatewayClientInfo.cancellation(of: id, reason: "timed out"))
+                }
+            }
             while !Task.isCancelled {
                 let started = ContinuousClock.now
                 let failure = await connectAndServe()
@@ -214,24 +209,6 @@ public final class LegacySSEUpstream: UpstreamTransport {
             if !pending.deliver(message) { events.onNotification(server.name, message) }
         case .request:
             if let reply = ServerInitiatedRequest.reply(to: message) { postInBackground(reply) }
-        }
-    }
-
-    private func expireOverdueCalls() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(100))
-            let expired = pending.expire { request, hard in
-                .upstream(
-                    .upstreamTimeout,
-                    server: server.name,
-                    hard
-                        ? "\(request.method) exceeded the maximum duration of \(request.maxDuration)"
-                        : "\(request.method) got no response within \(request.idleTimeout)"
-                )
-            }
-            for call in expired where call.method != "initialize" {
-                postInBackground(GatewayClientInfo.cancellation(of: call.id, reason: "timed out"))
-            }
         }
     }
 

@@ -63,18 +63,9 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         self.events = events
         self.logger = logger
         self.abandoned = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1024))
-        let components = URLComponents(string: endpoint.url)
-        let path = components?.percentEncodedPath ?? ""
-        let query = components?.percentEncodedQuery.map { "?" + $0 } ?? ""
-        self.path = (path.isEmpty ? "/" : path) + query
-        do {
-            guard let url = URL(string: endpoint.url) else { throw UpstreamHTTPError.connectFailed("invalid URL") }
-            self.pool = .success(try UpstreamHTTPConnectionPool(url: url, maxBodyBytes: maxMessageBytes))
-        } catch let error as UpstreamHTTPError {
-            self.pool = .failure(error)
-        } catch {
-            self.pool = .failure(.connectFailed("\(error)"))
-        }
+        let target = UpstreamHTTPTarget(endpoint: endpoint, maxBodyBytes: maxMessageBytes)
+        self.pool = target.pool
+        self.path = target.path
     }
 
     public var status: UpstreamStatus { state.withLock { $0 } }

@@ -134,7 +134,11 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pumpStandardInput(execution.standardInputWriter) }
             group.addTask { await self.drainStandardError(execution.standardError) }
-            group.addTask { await self.expireOverdueCalls() }
+            group.addTask {
+                await self.pending.expireOverdue(server: self.server.name) { [outbound = self.outbound] id in
+                    _ = outbound.enqueue(GatewayClientInfo.cancellation(of: id, reason: "timed out"))
+                }
+            }
             group.addTask { await self.performHandshake(execution) }
             await readStandardOutput(execution)
             // The child is going: new calls now wait (bounded) for the restart instead of being written nowhere.
@@ -209,25 +213,6 @@ public final class StdioProcessSupervisor: UpstreamTransport {
                 }
             }
         } catch {}
-    }
-
-    private func expireOverdueCalls() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(100))
-            let expired = pending.expire { request, hard in
-                GatewayError.upstream(
-                    .upstreamTimeout,
-                    server: server.name,
-                    hard
-                        ? "\(request.method) exceeded the maximum duration of \(request.maxDuration)"
-                        : "\(request.method) got no response within \(request.idleTimeout)"
-                )
-            }
-            // `initialize` must not be cancelled; a child that misses it is stopped instead.
-            for call in expired where call.method != "initialize" {
-                _ = outbound.enqueue(GatewayClientInfo.cancellation(of: call.id, reason: "timed out"))
-            }
-        }
     }
 
     private func performHandshake(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {

@@ -57,4 +57,9 @@ extension JSONRPCMessage {
         output.append(UInt8(ascii: "}"))
         return output
     }
+
+    /// A JSON array of already encoded messages (the answer to a batch).
+    public static func encodeBatch(_ messages: [[UInt8]]) -> [UInt8] {
+        Array("[".utf8) + Array(messages.joined(separator: [UInt8(ascii: ",")])) + Array("]".utf8)
+    }
 }
