@@ -130,6 +130,8 @@ struct StdioProcessSupervisorTests {
     @Test("a call the server never answers fails at the idle timeout, and the server keeps serving")
     func hang() async throws {
         try await withSupervisor { supervisor in
+            // The idle timeout also bounds the wait for readiness: start timing once the child is up.
+            _ = try await supervisor.handshake(timeout: .seconds(10))
             let started = ContinuousClock.now
             var timeout: GatewayError?
             do { _ = try await call(supervisor, "hang", idle: .milliseconds(300)) } catch let error as GatewayError {
