@@ -580,3 +580,117 @@ class SSEStreamReader:
             messages = parse_sse(await self.next_block() + "\n\n")
             if messages:
                 return messages[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Added for the modern-protocol, legacy HTTP+SSE, differential and server-request suites.
+
+CATALOGUE_SERVER = E2E_DIR / "fixtures" / "sdk_catalogue_server.py"
+MODERN = "2026-07-28"
+LISTENING = r"^listening (http://\S+)"
+
+
+def catalogue_stdio(**extra: Any) -> dict[str, Any]:
+    return {"command": PYTHON, "args": [str(CATALOGUE_SERVER), "--transport", "stdio"], **extra}
+
+
+def catalogue_command(*flags: str) -> list[str]:
+    return [PYTHON, str(CATALOGUE_SERVER), *flags]
+
+
+@pytest.fixture(scope="session")
+def cat_sse() -> Iterator[Upstream]:
+    """The extended catalogue over Streamable HTTP, answering with SSE streams."""
+    upstream = Upstream(catalogue_command(), LISTENING, on_stderr=False)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="session")
+def cat_json() -> Iterator[Upstream]:
+    """The extended catalogue over Streamable HTTP, answering with plain JSON."""
+    upstream = Upstream(catalogue_command("--json-response"), LISTENING, on_stderr=False)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="session")
+def cat_legacy() -> Iterator[Upstream]:
+    """The extended catalogue over the legacy HTTP+SSE transport (URL ends in /sse)."""
+    upstream = Upstream(catalogue_command("--transport", "sse"), LISTENING, on_stderr=False)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="session")
+def catalogue_gateway(tmp_path_factory, cat_sse, cat_json) -> Iterator[Gateway]:
+    """A gateway over the extended catalogue as Streamable HTTP (SSE and JSON answers) and stdio, plus the demo server.
+
+    Nothing here needs the legacy HTTP+SSE upstream transport, so the suites using it do not depend on that feature.
+    """
+    config = {
+        "mcpServers": {
+            "catsse": {"url": cat_sse.url},
+            "catjson": {"url": cat_json.url},
+            "catstdio": catalogue_stdio(),
+            "demo": demo_stdio(),
+        }
+    }
+    gw = Gateway(tmp_path_factory.mktemp("catalogue-gateway"), config)
+    gw.shared = True
+    gw.start()
+    yield gw
+    gw.stop_and_check()
+
+
+@pytest.fixture(scope="session")
+def legacy_upstream_gateway(tmp_path_factory, cat_legacy) -> Iterator[Gateway]:
+    """A gateway whose catalogue upstream speaks legacy HTTP+SSE (`"transport": "sse"`), plus the demo server."""
+    config = {"mcpServers": {"catlegacy": {"url": cat_legacy.url, "transport": "sse"}, "demo": demo_stdio()}}
+    gw = Gateway(tmp_path_factory.mktemp("legacy-upstream-gateway"), config)
+    gw.shared = True
+    gw.start()
+    yield gw
+    gw.stop_and_check()
+
+
+def modern_meta(version: str = MODERN, **extra: Any) -> dict[str, Any]:
+    """The per-request `_meta` envelope of a 2026-07-28 request."""
+    meta: dict[str, Any] = {
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "e2e-raw", "version": "1"},
+    }
+    meta.update(extra)
+    return meta
+
+
+NAME_KEYS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+def modern_request(method: str, params: dict[str, Any] | None = None, *, id: Any = 1, meta: Any = "default") -> dict:
+    """A 2026-07-28 request body; `meta=None` leaves `_meta` out, a dict replaces it. `id=None` makes a notification."""
+    body_params = dict(params or {})
+    if meta == "default":
+        body_params["_meta"] = modern_meta()
+    elif meta is not None:
+        body_params["_meta"] = meta
+    if id is None:
+        return {"jsonrpc": "2.0", "method": method, "params": body_params}
+    return {"jsonrpc": "2.0", "id": id, "method": method, "params": body_params}
+
+
+def modern_headers(body: dict[str, Any] | None = None, *, version: str | None = MODERN, **overrides: str | None) -> dict:
+    """The headers a 2026-07-28 client sends for `body` (Mcp-Method, Mcp-Name derived from it); an override of None
+    removes a header. Keys use `_` for `-` (e.g. Mcp_Name="x")."""
+    headers: dict[str, str | None] = {"Content-Type": "application/json", "Accept": ACCEPT_BOTH}
+    if version is not None:
+        headers["MCP-Protocol-Version"] = version
+    if body is not None:
+        headers["Mcp-Method"] = body["method"]
+        key = NAME_KEYS.get(body["method"])
+        if key is not None and isinstance(body.get("params", {}).get(key), str):
+            headers["Mcp-Name"] = body["params"][key]
+    for name, value in overrides.items():
+        headers[name.replace("_", "-")] = value
+    return {k: v for k, v in headers.items() if v is not None}

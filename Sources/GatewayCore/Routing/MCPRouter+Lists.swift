@@ -185,9 +185,10 @@ extension MCPRouter {
                 catalog.prompts.record(listed, firstPage: page.first, lastPage: page.last)
             case .resources:
                 catalog.resourceURIs.formUnion(listed)
-                catalog.knowsResources = true
+                catalog.knowsResourceURIs = true
             case .resourceTemplates:
                 catalog.templates.formUnion(listed)
+                catalog.knowsTemplates = true
             }
         }
         return merged

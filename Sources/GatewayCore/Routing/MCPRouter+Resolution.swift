@@ -65,12 +65,21 @@ extension MCPRouter {
             return (server, original)
         }
         if let found = match(uri, in: visible) { return found }
-        let unlearnt = visible.filter { !$0.catalog.withLock(\.knowsResources) }
-        for server in unlearnt {
-            await learnAll(.resources, from: server, context: context)
-            await learnAll(.resourceTemplates, from: server, context: context)
+        var learnt = false
+        for server in visible where server.declares("resources") != false {
+            let (uris, templates) = server.catalog.withLock { ($0.knowsResourceURIs, $0.knowsTemplates) }
+            if !uris { await learnAll(.resources, from: server, context: context) }
+            if !templates { await learnAll(.resourceTemplates, from: server, context: context) }
+            learnt = learnt || !uris || !templates
         }
+        guard learnt else { return try lastResort(uri, visible) }
         if let found = match(uri, in: visible) { return found }
+        return try lastResort(uri, visible)
+    }
+
+    /// A URI no visible server is known to serve: the only server in view gets it, else it is not found.
+    private func lastResort(_ uri: String, _ visible: [UpstreamServer]) throws(GatewayError) -> (UpstreamServer, String)
+    {
         if visible.count == 1 { return (visible[0], uri) }
         throw resourceNotFound(uri)
     }

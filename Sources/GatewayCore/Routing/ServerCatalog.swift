@@ -8,7 +8,9 @@ struct ServerCatalog: Sendable {
     var prompts = NameSet()
     var resourceURIs: Set<String> = []
     var templates: Set<String> = []
-    var knowsResources = false
+    /// Whether a `resources/list` and a `resources/templates/list` were seen; routing learns whichever is missing.
+    var knowsResourceURIs = false
+    var knowsTemplates = false
 
     /// Length of the longest template prefix (the text before the first `{`) matching `uri`, if any.
     func templateMatch(_ uri: String) -> Int? {
