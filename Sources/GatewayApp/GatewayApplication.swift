@@ -26,7 +26,7 @@ public struct GatewayApplication: Sendable {
             maxSessions: configuration.limits.maxSessions,
             idleTimeout: configuration.session.idleTimeout
         )
-        let relay = NotificationRelay(sessions: sessions)
+        let relay = NotificationRelay(sessions: sessions, logger: logger)
         let directory = UpstreamDirectory(
             configuration: configuration,
             factory: LiveUpstreamTransportFactory(limits: configuration.limits),

@@ -3,11 +3,17 @@ import GatewayWire
 
 /// How the gateway introduces itself to upstream servers, reads their answer, and cancels what it sent them.
 enum GatewayClientInfo {
-    /// `initialize` params: the newest session-based revision, and no client capabilities, since sampling,
-    /// elicitation and roots are not relayed yet.
+    /// `initialize` params: the newest session-based revision, and every client capability the gateway relays.
+    /// The upstream session is shared, so its requests reach only a client that is calling and declared the
+    /// capability itself; others get an error (see `MCPRouter.missingCapability`). Roots change per client, so
+    /// `roots.listChanged` is not offered.
     static let initializeParams: JSONValue = [
         "protocolVersion": .string(MCPProtocolVersion.latestSessionBased),
-        "capabilities": [:],
+        "capabilities": [
+            "sampling": ["tools": [:]],
+            "elicitation": ["form": [:], "url": [:]],
+            "roots": [:],
+        ],
         "clientInfo": ["name": "mcp-gateway", "version": .string(GatewayVersion.current)],
     ]
 

@@ -73,6 +73,9 @@ public struct MCPDispatcher: Sendable {
         _ elements: [Result<JSONRPCMessage, JSONRPCDecodingError>],
         context: MCPRequestContext
     ) async -> [[UInt8]] {
+        // The answers are collected into one array: nothing can reach the client before them.
+        var context = context
+        context.acceptsServerRequests = false
         var answers: [[UInt8]] = []
         for element in elements {
             switch element {

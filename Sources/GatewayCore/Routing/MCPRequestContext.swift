@@ -16,6 +16,9 @@ public struct MCPRequestContext: Sendable {
     /// Stateless requests only: the level at which the client asked for log messages about this request; `nil`
     /// means none.
     public var logLevel: LogLevel?
+    /// Whether the upstream may ask the client something (sampling, elicitation, roots) while this request is in
+    /// flight: a request whose answer can become a stream (or, in 2026-07-28, `input_required`), not a batch element.
+    public var acceptsServerRequests = true
     public var logger: Logger
 
     public init(

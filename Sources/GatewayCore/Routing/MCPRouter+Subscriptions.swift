@@ -39,7 +39,8 @@ extension MCPRouter {
         let target = ResourceTarget(server: server.name, uri: original)
         guard subscriptions.acquire(server: target.server, uri: target.uri) else { return target }
         do throws(GatewayError) {
-            _ = try await server.fetch("resources/subscribe", params: ["uri": .string(original)], owner: "gateway")
+            _ = try await server.fetch(
+                "resources/subscribe", params: ["uri": .string(original)], owner: UpstreamRequest.gatewayOwner)
             return target
         } catch {
             _ = subscriptions.release(server: target.server, uri: target.uri)
@@ -53,7 +54,8 @@ extension MCPRouter {
             let server = directory.server(named: target.server)
         else { return }
         Task {
-            _ = try? await server.fetch("resources/unsubscribe", params: ["uri": .string(target.uri)], owner: "gateway")
+            _ = try? await server.fetch(
+                "resources/unsubscribe", params: ["uri": .string(target.uri)], owner: UpstreamRequest.gatewayOwner)
         }
     }
 
@@ -65,7 +67,8 @@ extension MCPRouter {
         guard !uris.isEmpty else { return }
         Task {
             for uri in uris {
-                _ = try? await server.fetch("resources/subscribe", params: ["uri": .string(uri)], owner: "gateway")
+                _ = try? await server.fetch(
+                    "resources/subscribe", params: ["uri": .string(uri)], owner: UpstreamRequest.gatewayOwner)
             }
         }
     }

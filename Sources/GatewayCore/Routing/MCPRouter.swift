@@ -19,6 +19,10 @@ public final class MCPRouter: Sendable {
     public let listeners: ListenStreams
     /// Upstream resource subscriptions, counted across every client.
     public let subscriptions = ResourceSubscriptions()
+    /// Requests upstreams sent to clients, waiting for their answers.
+    public let serverRequests = ServerRequestRoutes()
+    /// 2026-07-28 calls waiting for the client's retry with the answers to `input_required`.
+    let parked: ParkedReplies
     /// How long a merged list waits for each server.
     let listDeadline: Duration
 
@@ -37,11 +41,13 @@ public final class MCPRouter: Sendable {
         self.sessions = sessions
         self.names = names
         self.cursors = cursors
+        self.parked = ParkedReplies(codec: cursors)
         self.policy = policy
         self.gatewayVersion = gatewayVersion
         self.listeners = relay?.listeners ?? ListenStreams()
         sessions.onSessionClosed { [weak self] session in
             for target in session.takeSubscriptions() { self?.releaseSubscription(target) }
+            self?.serverRequests.drop(owner: session.id)
         }
         relay?.onServerReady { [weak self] server in self?.resubscribe(server) }
     }
@@ -100,8 +106,12 @@ public final class MCPRouter: Sendable {
         }
     }
 
-    /// Handles a client notification (or a client's response to a server request, which is not relayed yet).
+    /// Handles a client notification, or a client's answer to a request an upstream sent it.
     public func handleNotification(_ message: JSONRPCMessage, context: MCPRequestContext) async {
+        if message.kind == .response || message.kind == .errorResponse {
+            await relayAnswer(message, context: context)
+            return
+        }
         switch message.method {
         case "notifications/cancelled":
             guard let requestID = message.param("requestId").map({ message.slice($0) }) else { return }
@@ -110,7 +120,7 @@ public final class MCPRouter: Sendable {
                 await server.cancel(owner: context.owner, clientID: clientID)
             }
         default:
-            // notifications/initialized, roots/list_changed and responses need no action yet.
+            // notifications/initialized and roots/list_changed need no action (the upstream session is shared).
             break
         }
     }
@@ -127,11 +137,8 @@ public final class MCPRouter: Sendable {
             policy.allows(context.identity, server: server.name, tool: tool),
             !server.catalog.withLock({ $0.tools.lacks(tool) })
         else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
-        return try await server.send(
-            .forward(message, edits: rename(message.param("name"), from: name, to: tool)),
-            owner: context.owner,
-            statelessClient: context.era == .modern
-        )
+        return try await forward(
+            message, edits: rename(message.param("name"), from: name, to: tool), to: server, context)
     }
 
     func getPrompt(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
@@ -143,11 +150,8 @@ public final class MCPRouter: Sendable {
         guard !server.catalog.withLock({ $0.prompts.lacks(prompt) }) else {
             throw GatewayError(.unknownPrompt, "Unknown prompt: \(name)")
         }
-        return try await server.send(
-            .forward(message, edits: rename(message.param("name"), from: name, to: prompt)),
-            owner: context.owner,
-            statelessClient: context.era == .modern
-        )
+        return try await forward(
+            message, edits: rename(message.param("name"), from: name, to: prompt), to: server, context)
     }
 
     func forwardResourceRequest(
@@ -158,8 +162,8 @@ public final class MCPRouter: Sendable {
             throw GatewayError(.invalidParams, "Invalid params: \"uri\" must be a string")
         }
         let (server, original) = try await resolveResource(uri, context: context)
-        let forward: UpstreamRequest.Body = .forward(
-            message, edits: rename(message.param("uri"), from: uri, to: original))
+        let edits = rename(message.param("uri"), from: uri, to: original)
+        let forward: UpstreamRequest.Body = .forward(message, edits: edits)
         let target = ResourceTarget(server: server.name, uri: original)
         let empty = MCPReply.response(JSONRPCMessage.encodeResponse(id: message.id!, result: Array("{}".utf8)))
         switch message.method {
@@ -185,8 +189,7 @@ public final class MCPRouter: Sendable {
             else { return empty }
             return try await server.send(forward, owner: context.owner)
         default:
-            return try await server.send(
-                forward, owner: context.owner, statelessClient: context.era == .modern)
+            return try await self.forward(message, edits: edits, to: server, context)
         }
     }
 
@@ -202,21 +205,13 @@ public final class MCPRouter: Sendable {
                 throw GatewayError(.invalidParams, "Invalid params: \"ref.name\" must be a string")
             }
             let (server, prompt) = try await resolve(.prompt, name: name, context: context)
-            return try await server.send(
-                .forward(message, edits: rename(range("name"), from: name, to: prompt)),
-                owner: context.owner,
-                statelessClient: context.era == .modern
-            )
+            return try await forward(message, edits: rename(range("name"), from: name, to: prompt), to: server, context)
         case "ref/resource":
             guard let uri = ref["uri"]?.stringValue else {
                 throw GatewayError(.invalidParams, "Invalid params: \"ref.uri\" must be a string")
             }
             let (server, original) = try await resolveResource(uri, context: context)
-            return try await server.send(
-                .forward(message, edits: rename(range("uri"), from: uri, to: original)),
-                owner: context.owner,
-                statelessClient: context.era == .modern
-            )
+            return try await forward(message, edits: rename(range("uri"), from: uri, to: original), to: server, context)
         default:
             throw GatewayError(.invalidParams, "Invalid params: \"ref.type\" must be ref/prompt or ref/resource")
         }
@@ -240,6 +235,26 @@ public final class MCPRouter: Sendable {
         guard !complete, server.beginLearning(kind.method) else { return }
         await learnAll(kind, from: server, context: context)
         server.endLearning(kind.method)
+    }
+
+    /// Sends a client's request, edited, to `server`, as the client's era and transport need it.
+    private func forward(
+        _ message: JSONRPCMessage,
+        edits: [ByteEdit],
+        to server: UpstreamServer,
+        _ context: MCPRequestContext
+    ) async throws(GatewayError) -> MCPReply {
+        let method = message.method ?? ""
+        let modern = context.era == .modern
+        if modern, Self.inputRequiredMethods.contains(method), let state = message.paramString("requestState") {
+            return try await resumeParked(message, state: state, server: server, context: context)
+        }
+        let sink = serverRequestSink(for: context, method: method, server: server)
+        let reply = try await server.send(
+            .forward(message, edits: edits), owner: context.owner, statelessClient: modern, serverRequests: sink)
+        guard modern, sink != nil else { return reply }
+        return await bridgingInputRequests(
+            reply, for: message, context: context, lifetime: server.configuration.maxCallDuration)
     }
 
     /// The edit that puts `new` where `old` stood, or none when they are equal.

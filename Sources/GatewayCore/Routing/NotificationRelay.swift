@@ -1,10 +1,14 @@
 import GatewayWire
+import Logging
 import Synchronization
 
 /// Delivers what upstreams send unprompted to the clients that can see the server: list changes (and the router's
 /// cached names are forgotten) to every legacy session and to the 2026 listen streams that opted in, resource
-/// updates to the sessions and streams subscribed to that resource, and log messages at or above each session's
-/// level.
+/// updates to the sessions and streams subscribed to that resource.
+///
+/// A log message that reaches the relay named no request (those that did travel on their request's stream). The
+/// upstream session is shared by every client, so it could be about any client's work: it goes to the gateway's own
+/// log, never to clients, so that one principal's log output cannot reach another.
 public final class NotificationRelay: Sendable {
     private let sessions: SessionRegistry
     let listeners: ListenStreams
@@ -12,9 +16,16 @@ public final class NotificationRelay: Sendable {
     /// Called when a server (re)started, to subscribe again to what clients are subscribed to.
     private let readyHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
 
-    public init(sessions: SessionRegistry, listeners: ListenStreams = ListenStreams()) {
+    private let logger: Logger
+
+    public init(
+        sessions: SessionRegistry,
+        listeners: ListenStreams = ListenStreams(),
+        logger: Logger = Logger(label: "mcp-gateway")
+    ) {
         self.sessions = sessions
         self.listeners = listeners
+        self.logger = logger
     }
 
     /// Connects the relay to the servers whose catalogs it invalidates (they are built with ``events``).
@@ -72,10 +83,14 @@ public final class NotificationRelay: Sendable {
             }
             listeners.resourceUpdated(server: server, uri: uri)
         case "notifications/message":
-            let level = message.paramString("level").flatMap(LogLevel.init(rawValue:)) ?? .info
-            for session in sessions.sessions(seeing: server) where level >= (session.logLevel ?? .debug) {
-                session.push(message.bytes)
-            }
+            logger.info(
+                "upstream log message for no request",
+                metadata: [
+                    "gateway.upstream": "\(server)", "mcp.log.level": "\(message.paramString("level") ?? "info")",
+                    "mcp.log.data":
+                        "\(String(decoding: message.param("data").map(message.slice) ?? [], as: UTF8.self).prefix(500))",
+                ]
+            )
         default:
             // Progress for finished requests, cancellations of server requests and unknown notifications: dropped.
             break

@@ -109,6 +109,9 @@ public final class PendingCalls: Sendable {
 
     /// Routes a message the upstream sent. Returns `false` when it belongs to no call in flight (a late or
     /// unknown response, or a notification not tied to a request), leaving it to the caller.
+    ///
+    /// A log message names no request; on a connection shared by several clients it is placed on the call of the
+    /// only client with calls in flight (``soleClientCall``), and otherwise left to the caller, never guessed.
     @discardableResult
     public func deliver(_ message: JSONRPCMessage, now: ContinuousClock.Instant = .now) -> Bool {
         let effect: Effect? = state.withLock { state in
@@ -125,33 +128,116 @@ public final class PendingCalls: Sendable {
             case .notification where message.method == "notifications/progress":
                 guard let token = message.param("progressToken"),
                     let id = Int(String(decoding: message.bytes[token], as: UTF8.self)),
-                    var entry = state.entries[id]
+                    let entry = state.entries[id]
                 else { return nil }
-                entry.idleDeadline = min(now + entry.request.idleTimeout, entry.hardDeadline)
-                let bytes = entry.request.restoring(message)
-                switch entry.phase {
-                case .awaitingFirst(let continuation):
-                    let (stream, streamContinuation) = AsyncThrowingStream.makeStream(
-                        of: [UInt8].self,
-                        throwing: (any Error).self,
-                        bufferingPolicy: .bufferingNewest(streamCapacity)
-                    )
-                    streamContinuation.onTermination = { [weak self] termination in
-                        if case .cancelled = termination { self?.abandon(id) }
-                    }
-                    entry.phase = .streaming(streamContinuation)
-                    state.entries[id] = entry
-                    return .resume(continuation, .success(.stream(first: bytes, rest: stream)))
-                case .streaming(let continuation):
-                    state.entries[id] = entry
-                    return .yield(continuation, bytes, finish: false)
-                }
+                let idle = min(now + entry.request.idleTimeout, entry.hardDeadline)
+                return stream(entry.request.restoring(message), into: id, idleDeadline: idle, state: &state)
+            case .notification where message.method == "notifications/message":
+                guard let id = Self.soleClientCall(in: state) else { return nil }
+                return stream(message.bytes, into: id, idleDeadline: nil, state: &state)
             default:
                 return nil
             }
         }
         effect?.perform()
         return effect != nil
+    }
+
+    /// A request the upstream sent its client on this connection, which names no request of ours: forwarded
+    /// through the sink of the only client's call in flight, whose idle timer stops until the client answers.
+    /// Returns what to send back upstream now (the answer to `ping`, or a refusal naming why), if anything.
+    public func relayServerRequest(
+        _ message: JSONRPCMessage,
+        now: ContinuousClock.Instant = .now,
+        answer: @escaping ServerRequestSink.Answer
+    ) -> [UInt8]? {
+        let target = state.withLock { state -> (id: Int, sink: ServerRequestSink?, clients: Int)? in
+            guard let id = Self.soleClientCall(in: state) else {
+                let clients = Set(state.entries.values.map(\.request.owner)).subtracting([UpstreamRequest.gatewayOwner])
+                    .count
+                return clients == 0 ? nil : (0, nil, clients)
+            }
+            return (id, state.entries[id]?.request.serverRequests, 1)
+        }
+        let unrouted: String =
+            switch target {
+            case nil: "no client request is in flight on this connection"
+            case .some(let target) where target.clients > 1:
+                "\(target.clients) clients have requests in flight on this shared connection, and the request names none of them"
+            default:
+                "the client of the request in flight cannot be asked during it (a batch element, or a 2026-07-28 request other than a call, prompt or read)"
+            }
+        let id = target?.id ?? 0
+        let outcome = ServerInitiatedRequest.route(message, sink: target?.sink, unrouted: unrouted) {
+            [weak self] bytes in
+            self?.resumeIdle(id)
+            await answer(bytes)
+        }
+        switch outcome {
+        case nil: return nil
+        case .toUpstream(let bytes): return bytes
+        case .toClient(let bytes):
+            let effect = state.withLock { state -> Effect? in
+                guard let entry = state.entries[id] else { return nil }
+                return stream(bytes, into: id, idleDeadline: entry.hardDeadline, state: &state)
+            }
+            guard let effect else {
+                return ServerInitiatedRequest.refusal(
+                    id: message.id!, method: message.method ?? "", "the request it belongs to has ended")
+            }
+            effect.perform()
+            return nil
+        }
+    }
+
+    /// Restarts the idle timer of call `id` (the client answered the upstream's request).
+    public func resumeIdle(_ id: Int, now: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            guard let entry = state.entries[id] else { return }
+            state.entries[id]?.idleDeadline = min(now + entry.request.idleTimeout, entry.hardDeadline)
+        }
+    }
+
+    /// The most recent call of the only client with calls in flight; `nil` when there is none, or when calls of
+    /// several clients are in flight (then a message that names no request cannot be placed).
+    private static func soleClientCall(in state: State) -> Int? {
+        var owner: String?
+        var latest: Int?
+        for (id, entry) in state.entries where entry.request.owner != UpstreamRequest.gatewayOwner {
+            if let owner, owner != entry.request.owner { return nil }
+            owner = entry.request.owner
+            latest = max(latest ?? id, id)
+        }
+        return latest
+    }
+
+    /// Puts `bytes` on call `id`'s stream (turning a call that has had nothing yet into a stream), and moves its
+    /// idle deadline to `idleDeadline` if given.
+    private func stream(
+        _ bytes: [UInt8],
+        into id: Int,
+        idleDeadline: ContinuousClock.Instant?,
+        state: inout State
+    ) -> Effect? {
+        guard var entry = state.entries[id] else { return nil }
+        if let idleDeadline { entry.idleDeadline = idleDeadline }
+        switch entry.phase {
+        case .awaitingFirst(let continuation):
+            let (stream, streamContinuation) = AsyncThrowingStream.makeStream(
+                of: [UInt8].self,
+                throwing: (any Error).self,
+                bufferingPolicy: .bufferingNewest(streamCapacity)
+            )
+            streamContinuation.onTermination = { [weak self] termination in
+                if case .cancelled = termination { self?.abandon(id) }
+            }
+            entry.phase = .streaming(streamContinuation)
+            state.entries[id] = entry
+            return .resume(continuation, .success(.stream(first: bytes, rest: stream)))
+        case .streaming(let continuation):
+            state.entries[id] = entry
+            return .yield(continuation, bytes, finish: false)
+        }
     }
 
     /// Fails one call (timeout, write failure); returns whether it was still in flight.

@@ -1,15 +1,34 @@
 import GatewayWire
 
-/// Answers for requests an upstream sends to its client (the gateway). `ping` is answered; sampling, elicitation
-/// and roots are not relayed to clients yet, so the server gets a clear error instead of waiting forever.
+/// What becomes of a request an upstream sends to its client (the gateway): `ping` is answered here; sampling,
+/// elicitation and roots go to the client whose call is in flight, through that call's ``ServerRequestSink``; a
+/// request with no client to ask is refused at once with the reason, so the server never waits for nothing.
 public enum ServerInitiatedRequest {
-    public static func reply(to message: JSONRPCMessage) -> [UInt8]? {
+    public enum Outcome: Sendable {
+        /// Put this on the call's stream to the client.
+        case toClient([UInt8])
+        /// Send this back to the upstream (the answer to `ping`, or a refusal).
+        case toUpstream([UInt8])
+    }
+
+    /// Routes `message` through `sink`; without one, refuses it saying `unrouted`. `nil` if it is not a request.
+    public static func route(
+        _ message: JSONRPCMessage,
+        sink: ServerRequestSink?,
+        unrouted: @autoclosure () -> String,
+        answer: @escaping ServerRequestSink.Answer
+    ) -> Outcome? {
         guard message.kind == .request, let id = message.id, let method = message.method else { return nil }
-        if method == "ping" { return JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8)) }
-        return JSONRPCMessage.encodeError(
-            id: id,
-            code: JSONRPCErrorCode.methodNotFound,
-            message: "The gateway does not relay \(method) to clients yet"
-        )
+        if method == "ping" { return .toUpstream(JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8))) }
+        guard let sink else { return .toUpstream(refusal(id: id, method: method, unrouted())) }
+        switch sink.forward(message, answer: answer) {
+        case .success(let bytes): return .toClient(bytes)
+        case .failure(let error): return .toUpstream(error.jsonRPCResponse(id: id))
+        }
+    }
+
+    /// The error an upstream gets for a request no client can answer.
+    public static func refusal(id: JSONRPCID, method: String, _ reason: String) -> [UInt8] {
+        GatewayError(.methodNotFound, "The gateway cannot relay \(method): \(reason)").jsonRPCResponse(id: id)
     }
 }

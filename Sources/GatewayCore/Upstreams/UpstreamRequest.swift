@@ -13,6 +13,9 @@ public struct UpstreamRequest: Sendable {
         case synthesized(method: String, params: JSONValue?)
     }
 
+    /// The owner of the requests the gateway makes on its own account (`initialize`, shared subscriptions).
+    public static let gatewayOwner = "gateway"
+
     public let body: Body
     /// Who sent it (a session id, or a principal for session-less requests): with the client's id, the key for
     /// `notifications/cancelled`, since ids collide across clients.
@@ -27,6 +30,9 @@ public struct UpstreamRequest: Sendable {
     /// members (version, capabilities, client info, log level) are left out, since the session negotiated those,
     /// and the result gains what such a client expects (`resultType`, and caching hints on `resources/read`).
     public var bridgesStatelessClient = false
+    /// Where the upstream's requests to the client go while this request is in flight; `nil` when the client cannot
+    /// be asked anything (a 2026-07-28 client, a batch, or the gateway's own requests).
+    public var serverRequests: ServerRequestSink?
 
     public init(
         _ body: Body,

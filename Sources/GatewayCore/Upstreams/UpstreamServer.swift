@@ -36,7 +36,8 @@ public final class UpstreamServer: Sendable {
         _ body: UpstreamRequest.Body,
         owner: String,
         readinessWait: Duration? = nil,
-        statelessClient: Bool = false
+        statelessClient: Bool = false,
+        serverRequests: ServerRequestSink? = nil
     ) async throws(GatewayError) -> MCPReply {
         var request = UpstreamRequest(
             body,
@@ -47,6 +48,7 @@ public final class UpstreamServer: Sendable {
                 readinessWait ?? .seconds(Int64.max), configuration.callTimeout, configuration.connectTimeout)
         )
         request.bridgesStatelessClient = statelessClient
+        request.serverRequests = serverRequests
         return try await nextTransport().send(request)
     }
 

@@ -126,16 +126,16 @@ public struct LegacySSEEndpoint: Sendable {
                 GatewayError(.invalidRequest, "Invalid Request: send initialize first").jsonRPCResponse(id: message.id))
             return
         }
-        guard
-            let reply = await dispatcher.dispatch(message, context: MCPRequestContext(session: session, logger: logger))
-        else { return }
+        let context = MCPRequestContext(session: session, logger: logger)
+        guard let reply = await dispatcher.dispatch(message, context: context) else { return }
         switch reply {
         case .response(let bytes):
             session.push(bytes)
         case .stream(let first, let rest):
-            session.push(first)
+            let filter = LogFilter(context)
+            if filter.admits(first) { session.push(first) }
             do {
-                for try await next in rest { session.push(next) }
+                for try await next in rest where filter.admits(next) { session.push(next) }
             } catch {
                 let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
                 session.push(failure.jsonRPCResponse(id: message.id))

@@ -123,7 +123,7 @@ public struct StreamableHTTPEndpoint: Sendable {
                 id: message.id,
                 era: era,
                 keepAlive: keepAlive,
-                keep: era == .modern ? LogFilter(minimum: context.logLevel).admits : nil,
+                keep: LogFilter(context).admits,
                 closingOnShutdown: closing
             )
         }
@@ -194,22 +194,5 @@ public struct StreamableHTTPEndpoint: Sendable {
             )
         }
         return session
-    }
-}
-
-/// Which log messages a 2026-07-28 request's stream may carry: none unless the request asked for a level, then
-/// those at or above it.
-struct LogFilter: Sendable {
-    let minimum: LogLevel?
-
-    private static let marker = Array(#""notifications/message""#.utf8)
-
-    func admits(_ bytes: [UInt8]) -> Bool {
-        guard bytes.firstRange(of: Self.marker) != nil, let message = try? JSONRPCMessage.parse(bytes),
-            message.method == "notifications/message"
-        else { return true }
-        guard let minimum else { return false }
-        let level = message.paramString("level").flatMap(LogLevel.init(rawValue:)) ?? .info
-        return level >= minimum
     }
 }

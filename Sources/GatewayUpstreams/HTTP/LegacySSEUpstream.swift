@@ -173,7 +173,7 @@ public final class LegacySSEUpstream: UpstreamTransport {
     private func performHandshake() async {
         let request = UpstreamRequest(
             .synthesized(method: "initialize", params: GatewayClientInfo.initializeParams),
-            owner: "gateway",
+            owner: UpstreamRequest.gatewayOwner,
             idleTimeout: server.connectTimeout,
             maxDuration: server.connectTimeout
         )
@@ -208,19 +208,22 @@ public final class LegacySSEUpstream: UpstreamTransport {
         case .notification:
             if !pending.deliver(message) { events.onNotification(server.name, message) }
         case .request:
-            if let reply = ServerInitiatedRequest.reply(to: message) { postInBackground(reply) }
+            let reply = pending.relayServerRequest(message) { [weak self] answer in try? await self?.post(answer) }
+            if let reply { postInBackground(reply, failsCall: false) }
         }
     }
 
     // MARK: Posting
 
-    /// POSTs a message without waiting; if it is a request and the POST fails, its call fails at once.
-    private func postInBackground(_ bytes: [UInt8]) {
+    /// POSTs a message without waiting; if it is one of our requests (`failsCall`) and the POST fails, its call
+    /// fails at once.
+    private func postInBackground(_ bytes: [UInt8], failsCall: Bool = true) {
         Task {
             do throws(GatewayError) {
                 try await post(bytes)
             } catch {
-                if let id = (try? JSONRPCMessage.parse(bytes))?.id?.intValue { pending.fail(id, error) }
+                guard failsCall, let id = (try? JSONRPCMessage.parse(bytes))?.id?.intValue else { return }
+                pending.fail(id, error)
             }
         }
     }

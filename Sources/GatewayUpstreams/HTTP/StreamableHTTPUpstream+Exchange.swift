@@ -113,7 +113,17 @@ extension StreamableHTTPUpstream {
                 case .notification:
                     return (request?.restoring(message) ?? message.bytes, false)
                 case .request:
-                    if let reply = ServerInitiatedRequest.reply(to: message) { try? await post(notification: reply) }
+                    let outcome = ServerInitiatedRequest.route(
+                        message,
+                        sink: request?.serverRequests,
+                        unrouted:
+                            "the client of this request cannot be asked during it (a batch element, or a 2026-07-28 request other than a call, prompt or read)"
+                    ) { [self] answer in try? await post(notification: answer) }
+                    switch outcome {
+                    case .toClient(let bytes): return (bytes, false)
+                    case .toUpstream(let reply): try? await post(notification: reply)
+                    case nil: break
+                    }
                 }
             }
             return nil
@@ -199,9 +209,13 @@ extension StreamableHTTPUpstream {
                         switch message.kind {
                         case .notification: events.onNotification(server.name, message)
                         case .request:
-                            if let reply = ServerInitiatedRequest.reply(to: message) {
-                                try? await post(notification: reply)
-                            }
+                            let outcome = ServerInitiatedRequest.route(
+                                message,
+                                sink: nil,
+                                unrouted:
+                                    "it came on the session's standalone stream, which no one client's request owns"
+                            ) { _ in }
+                            if case .toUpstream(let reply) = outcome { try? await post(notification: reply) }
                         default: break
                         }
                     }

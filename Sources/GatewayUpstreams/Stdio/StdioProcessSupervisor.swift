@@ -197,7 +197,8 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         case .notification:
             if !pending.deliver(message) { events.onNotification(server.name, message) }
         case .request:
-            if let reply = ServerInitiatedRequest.reply(to: message) { _ = outbound.enqueue(reply) }
+            let reply = pending.relayServerRequest(message) { [outbound] answer in _ = outbound.enqueue(answer) }
+            if let reply { _ = outbound.enqueue(reply) }
         }
     }
 
@@ -218,7 +219,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     private func performHandshake(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
         let request = UpstreamRequest(
             .synthesized(method: "initialize", params: GatewayClientInfo.initializeParams),
-            owner: "gateway",
+            owner: UpstreamRequest.gatewayOwner,
             idleTimeout: server.connectTimeout,
             maxDuration: server.connectTimeout
         )
