@@ -52,7 +52,7 @@ final class FakeUpstream: UpstreamTransport {
         return .response(request.restoring(try! JSONRPCMessage.parse(answer)))
     }
 
-    func cancel(owner: String, clientID: JSONRPCID) async {}
+    func cancel(owner: String, clientID: JSONRPCID?) async {}
 
     var lastRequest: JSONRPCMessage? { received.withLock { $0.last } }
 }

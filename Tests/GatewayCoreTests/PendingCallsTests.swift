@@ -167,11 +167,30 @@ struct PendingCallsTests {
         async let theirs = upstream.pending.call(
             try forward(#"{"jsonrpc":"2.0","id":5,"method":"x"}"#, owner: "b"), write: upstream.write)
         while upstream.pending.count < 2 { await Task.yield() }
-        #expect(upstream.pending.cancel(owner: "a", clientID: JSONRPCID(5)) != nil)
+        #expect(upstream.pending.cancel(owner: "a", clientID: JSONRPCID(5)).count == 1)
         var cancelled = false
         do { _ = try await mine } catch { cancelled = true }
         #expect(cancelled)
         try upstream.answerAll(seed: 3)
+        #expect(try JSONRPCMessage.parse(try await theirs.finalMessage()).kind == .response)
+    }
+
+    @Test("an ended session's calls are all cancelled; another client's stay")
+    func cancellationOfAnOwner() async throws {
+        let upstream = ShufflingEchoUpstream()
+        async let first = upstream.pending.call(
+            try forward(#"{"jsonrpc":"2.0","id":1,"method":"x"}"#, owner: "a"), write: upstream.write)
+        async let second = upstream.pending.call(
+            try forward(#"{"jsonrpc":"2.0","id":"two","method":"x"}"#, owner: "a"), write: upstream.write)
+        async let theirs = upstream.pending.call(
+            try forward(#"{"jsonrpc":"2.0","id":1,"method":"x"}"#, owner: "b"), write: upstream.write)
+        while upstream.pending.count < 3 { await Task.yield() }
+        #expect(upstream.pending.cancel(owner: "a", clientID: nil).count == 2)
+        var cancelled = 0
+        do { _ = try await first } catch { cancelled += 1 }
+        do { _ = try await second } catch { cancelled += 1 }
+        #expect(cancelled == 2)
+        try upstream.answerAll(seed: 4)
         #expect(try JSONRPCMessage.parse(try await theirs.finalMessage()).kind == .response)
     }
 }

@@ -25,7 +25,18 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from conftest import CATALOGUE_SERVER, PYTHON, final_message, http_client, modern_headers, modern_meta, modern_request
+from conftest import (
+    CATALOGUE_SERVER,
+    LATEST,
+    PYTHON,
+    RawSession,
+    SSEStreamReader,
+    final_message,
+    http_client,
+    modern_headers,
+    modern_meta,
+    modern_request,
+)
 
 TIMEOUT = 15.0
 GATEWAYS = {"catsse": "catalogue_gateway", "catstdio": "catalogue_gateway", "catjson": "catalogue_gateway",
@@ -333,3 +344,30 @@ async def test_modern_client_without_the_capability_is_not_asked(catalogue_gatew
         answer = await post_modern(http, url, body)
     assert "input_required" not in json.dumps(answer)
     assert "did not declare the sampling capability" in json.dumps(answer), answer
+
+
+@pytest.mark.parametrize("server", ["catstdio", "catlegacy"])
+async def test_an_ended_session_leaves_nothing_in_flight(request, server: str) -> None:
+    """A session deleted while the server waits for its answer: its calls are cancelled upstream, so the shared
+    connection has no other client's call in flight and serves the next client's requests again."""
+    gw = request.getfixturevalue(GATEWAYS[server])
+    url = gw.mcp(server)
+    async with http_client() as http:
+        session = RawSession(http, url)
+        init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                "params": {"protocolVersion": LATEST, "capabilities": {"sampling": {}},
+                           "clientInfo": {"name": "leaves", "version": "1"}}}
+        response = await session.post(init, session=False)
+        session.session_id = response.headers["mcp-session-id"]
+        session.version = final_message(response)["result"]["protocolVersion"]
+        assert (await session.post({"jsonrpc": "2.0", "method": "notifications/initialized"})).status_code == 202
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "ask_sampling", "arguments": {"prompt": "never answered"}}}
+        async with http.stream("POST", url, content=json.dumps(call), headers=session.headers()) as streamed:
+            asked = await asyncio.wait_for(SSEStreamReader(streamed).next_message(), TIMEOUT)
+            assert asked["method"] == "sampling/createMessage", asked
+            assert (await session.delete()).status_code == 200
+    answers = Answers("next")
+    async with connect(url, answers) as c:
+        result = await asyncio.wait_for(c.call_tool("ask_sampling", {"prompt": "after"}), 30)
+    assert json.loads(text(result)) == expected_answer("ask_sampling", "next", "after")

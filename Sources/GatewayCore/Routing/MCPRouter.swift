@@ -48,6 +48,9 @@ public final class MCPRouter: Sendable {
         sessions.onSessionClosed { [weak self] session in
             for target in session.takeSubscriptions() { self?.releaseSubscription(target) }
             self?.serverRequests.drop(owner: session.id)
+            // Nothing can reach the client any more: its calls in flight end, and the servers hear so.
+            guard let servers = self?.directory.servers else { return }
+            Task { for server in servers { await server.cancel(owner: session.id, clientID: nil) } }
         }
         relay?.onServerReady { [weak self] server in self?.resubscribe(server) }
     }

@@ -263,19 +263,19 @@ public final class PendingCalls: Sendable {
         state.withLock { $0.closedWith = nil }
     }
 
-    /// Cancels the call `clientID` of `owner` (a client's `notifications/cancelled`); returns its upstream id.
-    public func cancel(owner: String, clientID: JSONRPCID) -> Int? {
-        let match = state.withLock { state -> (Int, Entry)? in
-            guard
-                let id = state.entries.first(where: {
-                    $0.value.request.owner == owner && $0.value.request.clientID == clientID
-                })?.key
-            else { return nil }
-            return state.entries.removeValue(forKey: id).map { (id, $0) }
+    /// Cancels the call `clientID` of `owner` (a client's `notifications/cancelled`), or with `nil` every call of
+    /// `owner` (its session ended); returns their upstream ids.
+    public func cancel(owner: String, clientID: JSONRPCID?) -> [Int] {
+        let matches = state.withLock { state -> [(Int, Entry)] in
+            let ids = state.entries.filter {
+                $0.value.request.owner == owner && (clientID == nil || $0.value.request.clientID == clientID)
+            }.keys
+            return ids.compactMap { id in state.entries.removeValue(forKey: id).map { (id, $0) } }
         }
-        guard let (id, entry) = match else { return nil }
-        Effect.fail(entry.phase, GatewayError(.internalError, "request cancelled")).perform()
-        return id
+        for (_, entry) in matches {
+            Effect.fail(entry.phase, GatewayError(.internalError, "request cancelled")).perform()
+        }
+        return matches.map(\.0)
     }
 
     /// Fails calls whose deadline has passed and returns their upstream ids and methods (to cancel them upstream).

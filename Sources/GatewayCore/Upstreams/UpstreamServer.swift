@@ -70,7 +70,7 @@ public final class UpstreamServer: Sendable {
         currentHandshake.map { $0.capabilities[capability] != nil }
     }
 
-    public func cancel(owner: String, clientID: JSONRPCID) async {
+    public func cancel(owner: String, clientID: JSONRPCID?) async {
         for transport in transports { await transport.cancel(owner: owner, clientID: clientID) }
     }
 

@@ -41,8 +41,9 @@ public protocol UpstreamTransport: Sendable {
     /// Sends a request; returns when the first message for it arrives.
     func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply
 
-    /// Stops the request `clientID` of `owner` and tells the server (a client's `notifications/cancelled`).
-    func cancel(owner: String, clientID: JSONRPCID) async
+    /// Stops the request `clientID` of `owner` and tells the server (a client's `notifications/cancelled`); with
+    /// `nil`, every request of `owner` (its session ended).
+    func cancel(owner: String, clientID: JSONRPCID?) async
 }
 
 /// Receives what upstreams send that is not tied to a request: list changes, resource updates, log messages.

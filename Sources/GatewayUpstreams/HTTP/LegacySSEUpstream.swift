@@ -69,9 +69,10 @@ public final class LegacySSEUpstream: UpstreamTransport {
         }
     }
 
-    public func cancel(owner: String, clientID: JSONRPCID) async {
-        guard let id = pending.cancel(owner: owner, clientID: clientID) else { return }
-        postInBackground(GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
+    public func cancel(owner: String, clientID: JSONRPCID?) async {
+        for id in pending.cancel(owner: owner, clientID: clientID) {
+            postInBackground(GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
+        }
     }
 
     // MARK: Supervision

@@ -223,18 +223,18 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     }
 
     /// Stops the client's request here (its caller gets an error at once) and tells the server.
-    public func cancel(owner: String, clientID: JSONRPCID) async {
-        let match = inFlight.withLock { inFlight -> (Int, InFlight)? in
-            guard let id = inFlight.first(where: { $0.value.owner == owner && $0.value.clientID == clientID })?.key,
-                let entry = inFlight.removeValue(forKey: id)
-            else { return nil }
-            return (id, entry)
+    public func cancel(owner: String, clientID: JSONRPCID?) async {
+        let matches = inFlight.withLock { inFlight -> [(Int, InFlight)] in
+            let ids = inFlight.filter { $0.value.owner == owner && (clientID == nil || $0.value.clientID == clientID) }
+                .keys
+            return ids.compactMap { id in inFlight.removeValue(forKey: id).map { (id, $0) } }
         }
-        guard let (id, entry) = match else { return }
-        if case .success(let pool) = pool, let channel = entry.channel, let promise = entry.promise {
-            pool.cancel(promise, on: channel)
+        for (id, entry) in matches {
+            if case .success(let pool) = pool, let channel = entry.channel, let promise = entry.promise {
+                pool.cancel(promise, on: channel)
+            }
+            try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
         }
-        try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
     }
 
     func unavailable(_ reason: String) -> GatewayError {

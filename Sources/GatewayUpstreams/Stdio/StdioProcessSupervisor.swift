@@ -62,9 +62,10 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         }
     }
 
-    public func cancel(owner: String, clientID: JSONRPCID) async {
-        guard let id = pending.cancel(owner: owner, clientID: clientID) else { return }
-        _ = outbound.enqueue(GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
+    public func cancel(owner: String, clientID: JSONRPCID?) async {
+        for id in pending.cancel(owner: owner, clientID: clientID) {
+            _ = outbound.enqueue(GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
+        }
     }
 
     // MARK: Supervision
