@@ -296,8 +296,8 @@ async def post_modern(http, url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 async def test_request_state_is_one_use_and_bound_to_its_request(catalogue_gateway) -> None:
     """Raw 2026-07-28 requests: the first answer is `input_required` with the upstream's request under a key; a
-    retry with other params, a forged state or a state used already is refused with -32602; the right retry
-    completes the call under the retry's own id."""
+    retry with other params or a forged state is refused with -32602 and leaves the call parked; the right retry
+    completes it under the retry's own id; the state cannot be used again."""
     url = catalogue_gateway.mcp("catsse")
     async with http_client() as http:
         first = await post_modern(http, url, modern_call("ask_sampling", {"prompt": "raw"}, id="first"))
@@ -319,14 +319,12 @@ async def test_request_state_is_one_use_and_bound_to_its_request(catalogue_gatew
             refused = await post_modern(http, url, wrong)
             assert refused["error"]["code"] == -32602, refused
             assert reason in refused["error"]["message"], refused
-        # The mismatched retry consumed the state (one use), so the call must be asked again.
-        again = await post_modern(http, url, modern_call("ask_sampling", {"prompt": "raw"}, id=4))
-        state = again["result"]["requestState"]
-        [key] = again["result"]["inputRequests"].keys()
-        answer = {key: {"role": "assistant", "content": {"type": "text", "text": "raw answer"}, "model": "m"}}
-        done = await post_modern(
-            http, url, modern_call("ask_sampling", {"prompt": "raw"}, id="retry", inputResponses=answer,
-                                   requestState=state))
+        # The refused retries left the call parked: the right one (params rebuilt in another order) continues it.
+        reordered = modern_call("ask_sampling", {"prompt": "raw"}, id="retry", inputResponses=answer,
+                                requestState=state)
+        reordered["params"] = dict(reversed(list(reordered["params"].items())))
+        assert list(reordered["params"])[-2:] == ["arguments", "name"]
+        done = await post_modern(http, url, reordered)
         assert done["id"] == "retry"
         assert done["result"]["resultType"] == "complete"
         assert json.loads(done["result"]["content"][0]["text"])["text"] == "raw answer"

@@ -1,4 +1,5 @@
 import GatewayWire
+import Synchronization
 
 /// A 2026-07-28 client over a session-based upstream that asks it something during a call (MRTR bridging).
 ///
@@ -16,10 +17,10 @@ extension MCPRouter {
         _ reply: MCPReply,
         for request: JSONRPCMessage,
         context: MCPRequestContext,
-        lifetime: Duration
+        server: UpstreamServer
     ) async -> MCPReply {
         guard case .stream(let first, let rest) = reply else { return reply }
-        return await round(ReplyReader(first: first, rest: rest), for: request, context: context, lifetime: lifetime)
+        return await round(ReplyReader(first: first, rest: rest), for: request, context: context, server: server)
     }
 
     /// A retry carrying `requestState`: the parked call's answer goes upstream, and the call goes on.
@@ -29,17 +30,12 @@ extension MCPRouter {
         server: UpstreamServer,
         context: MCPRequestContext
     ) async throws(GatewayError) -> MCPReply {
-        let parked = try parked.take(for: request, state: state, principal: context.identity.principal)
-        if let route = serverRequests.take(owner: context.owner, id: parked.routeID) {
-            let answer = request.paramValue("inputResponses")?[parked.routeID.description]
-            await route.answer(
-                answer.map { JSONRPCMessage.encodeResponse(id: route.upstreamID, result: $0) }
-                    ?? GatewayError(.invalidRequest, "The client gave no answer to \(route.method)")
-                    .jsonRPCResponse(id: route.upstreamID))
-        }
-        await parked.reader.beginRound()
+        let parked = try parked.take(
+            for: request, server: server.name, state: state, principal: context.identity.principal)
+        let answer = request.paramValue("inputResponses")?[parked.routeID.description]
+        await answerUpstream(parked.routeID, owner: context.owner, with: answer)
         return await round(
-            parked.reader, for: request, context: context, lifetime: server.configuration.maxCallDuration)
+            parked.reader, for: request, context: context, server: server)
     }
 
     /// Reads the reply for `request`: notifications pass, the final response goes out under the request's id, and a
@@ -48,13 +44,19 @@ extension MCPRouter {
         _ reader: ReplyReader,
         for request: JSONRPCMessage,
         context: MCPRequestContext,
-        lifetime: Duration
+        server: UpstreamServer
     ) async -> MCPReply {
         let id = request.id!
+        let number = await reader.beginRound()
+        let ended = RoundFlag()
         @Sendable func step() async throws -> [UInt8]? {
-            guard await !reader.roundEnded else { return nil }
-            guard let bytes = try await reader.next(), let message = try? JSONRPCMessage.parse(bytes) else {
-                await reader.endRound()
+            guard !ended.isSet else { return nil }
+            func endRound() async {
+                ended.set()
+                await reader.endRound(number)
+            }
+            guard let bytes = try await reader.next(in: number), let message = try? JSONRPCMessage.parse(bytes) else {
+                await endRound()
                 return GatewayError(.upstreamProtocolError, "The upstream ended the call without answering")
                     .jsonRPCResponse(id: id, era: .modern)
             }
@@ -62,23 +64,32 @@ extension MCPRouter {
             case .notification:
                 return bytes
             case .response, .errorResponse:
-                await reader.endRound()
+                await endRound()
                 return message.replacingID(with: id).map { message.splicing([$0]) } ?? bytes
             case .request:
-                await reader.endRound()
-                return inputRequired(message, reader: reader, for: request, context: context, lifetime: lifetime)
+                await endRound()
+                return inputRequired(message, reader: reader, for: request, context: context, server: server)
             }
         }
         do {
             guard let first = try await step() else {
                 return .response(GatewayError(.internalError, "empty reply").jsonRPCResponse(id: id))
             }
-            if await reader.roundEnded { return .response(first) }
+            if ended.isSet { return .response(first) }
             return .stream(first: first, rest: AsyncThrowingStream(unfolding: step))
         } catch {
             let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
             return .response(failure.jsonRPCResponse(id: id, era: .modern))
         }
+    }
+
+    /// Sends the client's `answer` to the upstream request `routeID`, or without one, an error saying none came.
+    private func answerUpstream(_ routeID: JSONRPCID, owner: String, with answer: JSONValue?) async {
+        guard let route = serverRequests.take(owner: owner, id: routeID) else { return }
+        await route.answer(
+            answer.map { JSONRPCMessage.encodeResponse(id: route.upstreamID, result: $0) }
+                ?? GatewayError(.invalidRequest, "The client gave no answer to \(route.method)")
+                .jsonRPCResponse(id: route.upstreamID))
     }
 
     /// The `InputRequiredResult` for the upstream's `serverRequest` (already under its gateway id), parking `reader`.
@@ -87,21 +98,14 @@ extension MCPRouter {
         reader: ReplyReader,
         for request: JSONRPCMessage,
         context: MCPRequestContext,
-        lifetime: Duration
+        server: UpstreamServer
     ) -> [UInt8] {
         let routeID = serverRequest.id!
-        let routes = serverRequests
         let owner = context.owner
         let state = parked.park(
-            reader, routeID: routeID, request: request, principal: context.identity.principal, lifetime: lifetime
-        ) { expired in
-            guard let route = routes.take(owner: owner, id: expired) else { return }
-            Task {
-                await route.answer(
-                    GatewayError(.invalidRequest, "The client did not answer \(route.method) in time")
-                        .jsonRPCResponse(id: route.upstreamID))
-            }
-        }
+            reader, routeID: routeID, request: request, server: server.name, principal: context.identity.principal,
+            lifetime: server.configuration.maxCallDuration
+        ) { [weak self] expired in await self?.answerUpstream(expired, owner: owner, with: nil) }
         var entry: JSONObject = ["method": .string(serverRequest.method ?? "")]
         if let params = serverRequest.params { entry["params"] = params }
         let result: JSONValue = [
@@ -111,4 +115,11 @@ extension MCPRouter {
         ]
         return JSONRPCMessage.encodeResponse(id: request.id!, result: result)
     }
+}
+
+/// Set once a round has had its last message.
+private final class RoundFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -256,8 +256,7 @@ public final class MCPRouter: Sendable {
         let reply = try await server.send(
             .forward(message, edits: edits), owner: context.owner, statelessClient: modern, serverRequests: sink)
         guard modern, sink != nil else { return reply }
-        return await bridgingInputRequests(
-            reply, for: message, context: context, lifetime: server.configuration.maxCallDuration)
+        return await bridgingInputRequests(reply, for: message, context: context, server: server)
     }
 
     /// The edit that puts `new` where `old` stood, or none when they are equal.

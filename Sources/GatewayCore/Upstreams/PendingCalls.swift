@@ -133,7 +133,7 @@ public final class PendingCalls: Sendable {
                 let idle = min(now + entry.request.idleTimeout, entry.hardDeadline)
                 return stream(entry.request.restoring(message), into: id, idleDeadline: idle, state: &state)
             case .notification where message.method == "notifications/message":
-                guard let id = Self.soleClientCall(in: state) else { return nil }
+                guard let id = Self.soleClientCall(in: state, askable: true) else { return nil }
                 return stream(message.bytes, into: id, idleDeadline: nil, state: &state)
             default:
                 return nil
@@ -152,7 +152,7 @@ public final class PendingCalls: Sendable {
         answer: @escaping ServerRequestSink.Answer
     ) -> [UInt8]? {
         let target = state.withLock { state -> (id: Int, sink: ServerRequestSink?, clients: Int)? in
-            guard let id = Self.soleClientCall(in: state) else {
+            guard let id = Self.soleClientCall(in: state, askable: true) else {
                 let clients = Set(state.entries.values.map(\.request.owner)).subtracting([UpstreamRequest.gatewayOwner])
                     .count
                 return clients == 0 ? nil : (0, nil, clients)
@@ -165,7 +165,7 @@ public final class PendingCalls: Sendable {
             case .some(let target) where target.clients > 1:
                 "\(target.clients) clients have requests in flight on this shared connection, and the request names none of them"
             default:
-                "the client of the request in flight cannot be asked during it (a batch element, or a 2026-07-28 request other than a call, prompt or read)"
+                ServerInitiatedRequest.notAskable
             }
         let id = target?.id ?? 0
         let outcome = ServerInitiatedRequest.route(message, sink: target?.sink, unrouted: unrouted) {
@@ -200,15 +200,18 @@ public final class PendingCalls: Sendable {
 
     /// The most recent call of the only client with calls in flight; `nil` when there is none, or when calls of
     /// several clients are in flight (then a message that names no request cannot be placed).
-    private static func soleClientCall(in state: State) -> Int? {
+    /// With `askable`, a call whose client can be asked (one with a sink) is preferred to a more recent one.
+    private static func soleClientCall(in state: State, askable: Bool = false) -> Int? {
         var owner: String?
         var latest: Int?
+        var latestAskable: Int?
         for (id, entry) in state.entries where entry.request.owner != UpstreamRequest.gatewayOwner {
             if let owner, owner != entry.request.owner { return nil }
             owner = entry.request.owner
             latest = max(latest ?? id, id)
+            if entry.request.serverRequests != nil { latestAskable = max(latestAskable ?? id, id) }
         }
-        return latest
+        return askable ? latestAskable ?? latest : latest
     }
 
     /// Puts `bytes` on call `id`'s stream (turning a call that has had nothing yet into a stream), and moves its

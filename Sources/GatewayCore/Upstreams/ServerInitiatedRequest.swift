@@ -27,6 +27,10 @@ public enum ServerInitiatedRequest {
         }
     }
 
+    /// Why a request is refused when the call in flight has no sink.
+    public static let notAskable =
+        "the client of the request in flight cannot be asked during it (a batch element, or a 2026-07-28 request other than a call, prompt or read)"
+
     /// The error an upstream gets for a request no client can answer.
     public static func refusal(id: JSONRPCID, method: String, _ reason: String) -> [UInt8] {
         GatewayError(.methodNotFound, "The gateway cannot relay \(method): \(reason)").jsonRPCResponse(id: id)

@@ -2,7 +2,7 @@ import GatewayWire
 
 /// Where a request an upstream sends its client (`sampling/createMessage`, `elicitation/create`, `roots/list`) goes
 /// while one client call is in flight on that upstream: the router makes one per call it forwards, for clients that
-/// can be asked (a session-based client on a request's stream).
+/// can be asked (a session client on the request's stream, or a 2026-07-28 client through `input_required`).
 ///
 /// The transport hands it the request and a way to send the answer upstream; it gets back the message for the
 /// call's stream to the client (the request under a gateway-minted id), or the error to answer the upstream with.

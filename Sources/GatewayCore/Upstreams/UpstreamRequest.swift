@@ -31,7 +31,8 @@ public struct UpstreamRequest: Sendable {
     /// and the result gains what such a client expects (`resultType`, and caching hints on `resources/read`).
     public var bridgesStatelessClient = false
     /// Where the upstream's requests to the client go while this request is in flight; `nil` when the client cannot
-    /// be asked anything (a 2026-07-28 client, a batch, or the gateway's own requests).
+    /// be asked anything during it (a batch element, a 2026-07-28 request other than a call, prompt or read, or
+    /// the gateway's own requests).
     public var serverRequests: ServerRequestSink?
 
     public init(

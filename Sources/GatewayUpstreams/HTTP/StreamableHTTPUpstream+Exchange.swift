@@ -117,7 +117,7 @@ extension StreamableHTTPUpstream {
                         message,
                         sink: request?.serverRequests,
                         unrouted:
-                            "the client of this request cannot be asked during it (a batch element, or a 2026-07-28 request other than a call, prompt or read)"
+                            ServerInitiatedRequest.notAskable
                     ) { [self] answer in try? await post(notification: answer) }
                     switch outcome {
                     case .toClient(let bytes): return (bytes, false)
