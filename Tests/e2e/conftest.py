@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -534,6 +535,25 @@ async def list_all(session: RawSession, method: str, key: str) -> list[dict[str,
         if cursor is None:
             return items
     raise AssertionError(f"{method}: more than 50 pages")
+
+
+def text(result: types.CallToolResult) -> str:
+    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+def check_time(result: types.CallToolResult) -> None:
+    assert not result.is_error, text(result)
+    assert json.loads(text(result))["timezone"] == "UTC"
+
+
+# The tools each shared upstream lists.
+EXPECTED_TOOLS = {
+    "demo": {"echo", "add", "slow", "log", "fail"},
+    "demohttp": {"echo", "add", "slow", "log", "fail"},
+    "time": {"get_current_time", "convert_time"},
+    "sdksse": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
+    "sdkjson": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
+}
 
 
 def text_of(result: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
-from conftest import CATALOGUE_SERVER, MODERN, PYTHON
+from conftest import CATALOGUE_SERVER, MODERN, PYTHON, text
 
 TIMEOUT = 15.0
 MODES = ["legacy", MODERN, "auto"]
@@ -126,10 +126,6 @@ async def pages(fetch: Callable[..., Awaitable[Any]], key: str) -> list[list[Any
 
 def flat(all_pages: list[list[Any]]) -> list[Any]:
     return [item for page in all_pages for item in page]
-
-
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 async def wait_for_item(items: list[Any], changed: asyncio.Event, predicate, what: str) -> None:

@@ -7,18 +7,13 @@ import asyncio
 import json
 import re
 
-import mcp_types as types
 import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 
-from conftest import Gateway, SSEStreamReader, http_client, wait_until
+from conftest import Gateway, SSEStreamReader, http_client, text, wait_until
 
 TIMEOUT = 15.0
-
-
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 @pytest.mark.parametrize(

@@ -7,22 +7,16 @@ gateway whose HTTP+SSE upstream cannot be reached keeps serving its other server
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import Iterator
 
-import mcp_types as types
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.sse import sse_client
 
-from conftest import PYTHON, SDK_SERVER, Gateway, RawSession, Upstream, demo_stdio, http_client, text_of
+from conftest import Gateway, PYTHON, RawSession, SDK_SERVER, Upstream, demo_stdio, http_client, text, text_of
 
 TIMEOUT = 15.0
-
-
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-import mcp_types as types
 import pytest
 from mcp import Client
 
-from conftest import ACCEPT_BOTH, Gateway, RawSession, SSEStreamReader, http_client, text_of
+from conftest import ACCEPT_BOTH, Gateway, RawSession, SSEStreamReader, http_client, text, text_of
 
 MODERN = "2026-07-28"
 TIMEOUT = 15.0
@@ -35,10 +34,6 @@ CALLS = {
     "sdksse": ("echo", {"text": "modern sdk sse"}, "modern sdk sse"),
     "sdkjson": ("echo", {"text": "modern sdk json"}, "modern sdk json"),
 }
-
-
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 @pytest.fixture

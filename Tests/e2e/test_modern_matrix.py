@@ -27,17 +27,20 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
 from conftest import (
-    MODERN,
+    EXPECTED_TOOLS,
     Gateway,
+    MODERN,
     RawSession,
-    demo_stdio,
     SSEStreamReader,
+    check_time,
+    demo_stdio,
     final_message,
     http_client,
     messages_of,
     modern_headers,
     modern_meta,
     modern_request,
+    text,
     text_of,
 )
 
@@ -54,28 +57,12 @@ def client(url: str, mode: str, **kwargs: Any) -> Client:
     return Client(url, mode=mode, **kwargs)
 
 
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
-
-
-def check_time(result: types.CallToolResult) -> None:
-    assert not result.is_error, text(result)
-    assert json.loads(text(result))["timezone"] == "UTC"
-
-
 UPSTREAMS = {
     "demo": ("echo", {"text": "modern hello from demo over stdio"}, "modern hello from demo over stdio"),
     "demohttp": ("echo", {"text": "modern hello from demo over http"}, "modern hello from demo over http"),
     "time": ("get_current_time", {"timezone": "UTC"}, check_time),
     "sdksse": ("echo", {"text": "modern hello from the sdk (sse)"}, "modern hello from the sdk (sse)"),
     "sdkjson": ("echo", {"text": "modern hello from the sdk (json)"}, "modern hello from the sdk (json)"),
-}
-EXPECTED_TOOLS = {
-    "demo": {"echo", "add", "slow", "log", "fail"},
-    "demohttp": {"echo", "add", "slow", "log", "fail"},
-    "time": {"get_current_time", "convert_time"},
-    "sdksse": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
-    "sdkjson": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
 }
 SDK_UPSTREAMS = {"sdksse": "sdk_sse", "sdkjson": "sdk_json"}
 

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from conftest import LONG_PREFIX, Gateway
+from conftest import EXPECTED_TOOLS, Gateway, LONG_PREFIX, check_time, text
 
 TIMEOUT = 15.0
 
@@ -27,15 +27,6 @@ def client(url: str, **kwargs: Any) -> Client:
     return Client(url, **kwargs)
 
 
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
-
-
-def check_time(result: types.CallToolResult) -> None:
-    assert not result.is_error, text(result)
-    assert json.loads(text(result))["timezone"] == "UTC"
-
-
 # server -> (tool, arguments, check of the result)
 UPSTREAMS = {
     "demo": ("echo", {"text": "hello from demo over stdio"}, "hello from demo over stdio"),
@@ -44,15 +35,6 @@ UPSTREAMS = {
     "sdksse": ("echo", {"text": "hello from the sdk (sse)"}, "hello from the sdk (sse)"),
     "sdkjson": ("echo", {"text": "hello from the sdk (json)"}, "hello from the sdk (json)"),
 }
-EXPECTED_TOOLS = {
-    "demo": {"echo", "add", "slow", "log", "fail"},
-    "demohttp": {"echo", "add", "slow", "log", "fail"},
-    "time": {"get_current_time", "convert_time"},
-    "sdksse": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
-    "sdkjson": {"echo", "add", "progress", "log", "announce_tools_changed", "rpc_error"},
-}
-
-
 def check(result: types.CallToolResult, expected) -> None:
     if callable(expected):
         expected(result)

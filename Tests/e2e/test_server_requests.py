@@ -36,16 +36,13 @@ from conftest import (
     modern_headers,
     modern_meta,
     modern_request,
+    text,
 )
 
 TIMEOUT = 15.0
 GATEWAYS = {"catsse": "catalogue_gateway", "catstdio": "catalogue_gateway", "catjson": "catalogue_gateway",
             "catlegacy": "legacy_upstream_gateway"}
 FIXTURES = {"catsse": "cat_sse", "catjson": "cat_json", "catlegacy": "cat_legacy"}
-
-
-def text(result: types.CallToolResult) -> str:
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 def where_to(request: pytest.FixtureRequest, server: str, where: str) -> tuple[Any, str]:
