@@ -36,6 +36,7 @@ from conftest import (
     modern_headers,
     modern_meta,
     modern_request,
+    text_of,
     text,
 )
 
@@ -366,3 +367,20 @@ async def test_an_ended_session_leaves_nothing_in_flight(request, server: str) -
     async with connect(url, answers) as c:
         result = await asyncio.wait_for(c.call_tool("ask_sampling", {"prompt": "after"}), 30)
     assert json.loads(text(result)) == expected_answer("ask_sampling", "next", "after")
+
+
+async def test_an_answer_to_nothing_is_accepted_and_changes_nothing(catalogue_gateway) -> None:
+    """A response the client POSTs for a request nobody sent it (an id the gateway never minted) gets 202 and goes
+    nowhere: the session keeps working, and a later relayed request still round-trips."""
+    url = catalogue_gateway.mcp("catsse")
+    async with http_client() as http:
+        session = RawSession(http, url)
+        await session.initialize()
+        for stray in ({"jsonrpc": "2.0", "id": 987654, "result": {}},
+                      {"jsonrpc": "2.0", "id": "nobody", "error": {"code": -1, "message": "no"}}):
+            assert (await session.post(stray)).status_code == 202
+        assert text_of((await session.call("echo", {"text": "still here"}))["result"]) == "still here"
+    answers = Answers("after-stray")
+    async with connect(url, answers) as c:
+        result = await asyncio.wait_for(c.call_tool("ask_roots", {}), 30)
+    assert json.loads(text(result)) == expected_answer("ask_roots", "after-stray", "")
