@@ -1,0 +1,35 @@
+/// Why an instance does not satisfy a schema: where (a JSON Pointer into the instance) and what was expected.
+public struct JSONSchemaViolation: Sendable, Hashable, CustomStringConvertible {
+    /// The instance location, as RFC 6901 tokens from the root (`["items", "0", "name"]`).
+    public let path: [String]
+    /// What was wrong there, for people: `expected string, got number`.
+    public let reason: String
+
+    public init(path: some Sequence<String>, reason: String) {
+        self.path = Array(path)
+        self.reason = reason
+    }
+
+    /// The location as a JSON Pointer (`/items/0/name`), `/` meaning the root.
+    public var pointer: String {
+        guard !path.isEmpty else { return "/" }
+        return path.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+    }
+
+    public var description: String { "\(pointer): \(reason)" }
+}
+
+/// A schema the validator cannot use: malformed (a keyword of the wrong type) or outside what it supports (a
+/// `$ref` that leaves the document).
+public struct JSONSchemaError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Where in the schema, as a JSON Pointer.
+    public let location: String
+    public let reason: String
+
+    public init(location: String, reason: String) {
+        self.location = location
+        self.reason = reason
+    }
+
+    public var description: String { "\(location.isEmpty ? "/" : location): \(reason)" }
+}
