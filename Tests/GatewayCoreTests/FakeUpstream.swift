@@ -59,7 +59,8 @@ final class FakeUpstream: UpstreamTransport {
 
 func makeRouter(
     _ servers: [(name: String, prefix: String?, upstream: FakeUpstream)],
-    filter: ToolFilter = ToolFilter()
+    filter: ToolFilter = ToolFilter(),
+    configure: (inout ServerConfiguration) -> Void = { _ in }
 ) -> MCPRouter {
     let directory = UpstreamDirectory(
         servers: servers.map { entry in
@@ -71,6 +72,7 @@ func makeRouter(
                 ]
             )
             configuration.tools = filter
+            configure(&configuration)
             return UpstreamServer(configuration: configuration, transports: [entry.upstream])
         }
     )

@@ -189,6 +189,7 @@ extension GatewayConfiguration {
         if var tools = try entry.object("tools") {
             server.tools = ToolFilter(
                 allow: try tools.stringArray("allow") ?? [], deny: try tools.stringArray("deny") ?? [])
+            server.validatesToolArguments = try tools.bool("validateArguments") ?? true
             try tools.finish()
         }
         if var balancer = try entry.object("loadBalancer") {

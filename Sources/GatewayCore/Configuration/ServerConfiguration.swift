@@ -5,6 +5,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var prefix: String
     public var instances: [UpstreamInstanceConfiguration]
     public var tools = ToolFilter()
+    /// Whether `tools/call` arguments are checked against the tool's `inputSchema` before they are forwarded
+    /// (`tools.validateArguments`, default on).
+    public var validatesToolArguments = true
     /// Longest a request may wait without any sign of life (progress extends it up to `maxCallDuration`).
     public var callTimeout: Duration = .seconds(60)
     /// Hard limit for one request, progress or not.

@@ -19,6 +19,9 @@ public struct MCPRequestContext: Sendable {
     /// Whether the upstream may ask the client something (sampling, elicitation, roots) while this request is in
     /// flight: a request whose answer can become a stream (or, in 2026-07-28, `input_required`), not a batch element.
     public var acceptsServerRequests = true
+    /// 2026-07-28 over HTTP: the `Mcp-Param-{name}` headers, by lowercased name, each with every value it was sent
+    /// with (as written, before base64 decoding). Checked against the tool's mirrored arguments.
+    public var mirroredParameters: [String: [String]] = [:]
     public var logger: Logger
 
     public init(

@@ -144,6 +144,8 @@ extension MCPRouter {
         merged.reserveCapacity(items.count)
         var aliases: [String: String] = [:]
         var listed: [String] = []
+        let known = kind == .tools ? server.catalog.withLock { $0.toolContracts } : [:]
+        var contracts: [String: ToolInputContract] = [:]
         for item in items {
             guard case .object(var object) = item else { continue }
             switch kind {
@@ -151,7 +153,9 @@ extension MCPRouter {
                 guard let name = object["name"]?.stringValue else { continue }
                 listed.append(name)
                 if kind == .tools {
-                    guard server.configuration.tools.permits(name),
+                    let contract = contract(for: name, object["inputSchema"], known: known, server, context)
+                    contracts[name] = contract
+                    guard contract.annotationProblem == nil, server.configuration.tools.permits(name),
                         policy.allows(context.identity, server: server.name, tool: name)
                     else { continue }
                 }
@@ -179,6 +183,7 @@ extension MCPRouter {
             switch kind {
             case .tools:
                 catalog.toolAliases.merge(aliases) { _, new in new }
+                catalog.toolContracts.merge(contracts) { _, new in new }
                 catalog.tools.record(listed, firstPage: page.first, lastPage: page.last)
             case .prompts:
                 catalog.promptAliases.merge(aliases) { _, new in new }
@@ -192,6 +197,30 @@ extension MCPRouter {
             }
         }
         return merged
+    }
+
+    /// The contract of a listed tool: the one known already when the schema is unchanged, else compiled now (and a
+    /// schema the gateway cannot use, or invalid header annotations, reported once).
+    private func contract(
+        for tool: String,
+        _ inputSchema: JSONValue?,
+        known: [String: ToolInputContract],
+        _ server: UpstreamServer,
+        _ context: MCPRequestContext
+    ) -> ToolInputContract {
+        let schema = inputSchema ?? .null
+        if let contract = known[tool], contract.source == schema { return contract }
+        let contract = ToolInputContract(inputSchema: schema)
+        if let problem = contract.annotationProblem {
+            context.logger.warning(
+                "tool left out: invalid x-mcp-header annotation",
+                metadata: ["gateway.upstream": "\(server.name)", "mcp.tool": "\(tool)", "reason": "\(problem)"])
+        } else if let problem = contract.compileProblem {
+            context.logger.notice(
+                "tool arguments not checked: the gateway cannot use its inputSchema",
+                metadata: ["gateway.upstream": "\(server.name)", "mcp.tool": "\(tool)", "reason": "\(problem)"])
+        }
+        return contract
     }
 
     /// Whether a server declared earlier already lists the same URI (or template): its claim wins, and later

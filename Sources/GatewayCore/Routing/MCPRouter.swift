@@ -138,8 +138,11 @@ public final class MCPRouter: Sendable {
         await learnNamesIfNeeded(.tools, of: server, context: context)
         guard server.configuration.tools.permits(tool),
             policy.allows(context.identity, server: server.name, tool: tool),
-            !server.catalog.withLock({ $0.tools.lacks(tool) })
+            !server.catalog.withLock({ $0.tools.lacks(tool) || $0.toolContracts[tool]?.annotationProblem != nil })
         else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
+        if let refusal = argumentsRefusal(message, tool: tool, on: server, name: name, context: context) {
+            return refusal
+        }
         return try await forward(
             message, edits: rename(message.param("name"), from: name, to: tool), to: server, context)
     }
@@ -233,7 +236,7 @@ public final class MCPRouter: Sendable {
 
     /// Lists a server's tools or prompts once (after start, restart or `list_changed`), so names it does not have
     /// are refused here with the name the client used. Concurrent first callers do not wait for it.
-    private func learnNamesIfNeeded(_ kind: ListKind, of server: UpstreamServer, context: MCPRequestContext) async {
+    func learnNamesIfNeeded(_ kind: ListKind, of server: UpstreamServer, context: MCPRequestContext) async {
         let complete = server.catalog.withLock { kind == .tools ? $0.tools.complete : $0.prompts.complete }
         guard !complete, server.beginLearning(kind.method) else { return }
         await learnAll(kind, from: server, context: context)

@@ -1,10 +1,12 @@
 /// What the router has learnt about one server's names from its lists: aliases of long tool and prompt names, the
-/// complete set of names once a whole list was seen, and which resource URIs and URI templates it serves (for
+/// complete set of names once a whole list was seen, each tool's input contract, and which resource URIs and URI templates it serves (for
 /// routing `resources/read`).
 struct ServerCatalog: Sendable {
     var toolAliases: [String: String] = [:]
     var promptAliases: [String: String] = [:]
     var tools = NameSet()
+    /// Each listed tool's compiled `inputSchema` and mirrored arguments, by the upstream's tool name.
+    var toolContracts: [String: ToolInputContract] = [:]
     var prompts = NameSet()
     var resourceURIs: Set<String> = []
     var templates: Set<String> = []

@@ -1,4 +1,3 @@
-import Foundation
 import GatewayCore
 import GatewayWire
 import HTTPTypes
@@ -72,7 +71,7 @@ struct StatelessRequestCheck {
             logLevel = level
         }
         if message.kind == .request { try checkMirroredHeaders(message, headers: headers) }
-        return MCPRequestContext(
+        var context = MCPRequestContext(
             identity: identity,
             scope: scope,
             protocolVersion: version,
@@ -81,7 +80,15 @@ struct StatelessRequestCheck {
             logLevel: logLevel,
             logger: logger
         )
+        for field in headers where field.name.canonicalName.hasPrefix(mirroredParameterPrefix) {
+            let name = String(field.name.canonicalName.dropFirst(mirroredParameterPrefix.count))
+            context.mirroredParameters[name, default: []].append(field.value)
+        }
+        return context
     }
+
+    /// `Mcp-Param-*`, as HTTPTypes spells header names (lowercase).
+    static let mirroredParameterPrefix = "mcp-param-"
 
     /// `Mcp-Method` on every request, `Mcp-Name` where the method names a tool, prompt or resource.
     private static func checkMirroredHeaders(_ message: JSONRPCMessage, headers: HTTPFields) throws(GatewayError) {
@@ -98,7 +105,7 @@ struct StatelessRequestCheck {
         guard let nameHeader = headers[MCPHeaders.name] else {
             throw GatewayError(.headerMismatch, "Header mismatch: the Mcp-Name header is required for \(method)")
         }
-        guard let name = decodeHeaderValue(nameHeader) else {
+        guard let name = MirroredHeaderValue.decode(nameHeader) else {
             throw GatewayError(.headerMismatch, "Header mismatch: the Mcp-Name header is not valid base64")
         }
         let body = message.paramString(parameter)
@@ -107,13 +114,5 @@ struct StatelessRequestCheck {
                 .headerMismatch,
                 "Header mismatch: Mcp-Name header value '\(nameHeader)' does not match body value '\(body ?? "")'")
         }
-    }
-
-    /// A mirrored header's value: as written, or decoded from the `=?base64?…?=` sentinel (UTF-8 inside).
-    static func decodeHeaderValue(_ value: String) -> String? {
-        guard value.hasPrefix("=?base64?"), value.hasSuffix("?="), value.count >= 11 else { return value }
-        let encoded = value.dropFirst(9).dropLast(2)
-        guard let data = Data(base64Encoded: String(encoded)) else { return nil }
-        return String(data: data, encoding: .utf8)
     }
 }

@@ -10,7 +10,8 @@ import NIOCore
 /// The era is chosen per request, as the 2026-07-28 dual-era rules say: `initialize`, or a request carrying
 /// `Mcp-Session-Id`, is session-based (2025-03-26 … 2025-11-25, and 2024-11-05 clients that `initialize` here); a
 /// request whose `_meta` (or `MCP-Protocol-Version` header) names a stateless version is served without a session
-/// (2026-07-28), after its mirrored headers were checked against the body.
+/// (2026-07-28), after its mirrored headers (`Mcp-Method`, `Mcp-Name`, and the tool's `Mcp-Param-*`) were checked
+/// against the body.
 ///
 /// Transport checks (Origin 403, Content-Type 415, Accept 406, body size 413) come first and end the exchange with a
 /// status. Sessions are bound to the caller's identity; an unknown or foreign session id gets 404, as the spec's
@@ -100,6 +101,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             if message.kind == .request, let method = message.method, !MCPMethods.stateless.contains(method) {
                 throw GatewayError(.methodNotFound, "Method not found: \(method)")
             }
+            try await dispatcher.router.checkMirroredParameters(message, context: mcpContext)
             return await answer(message, context: mcpContext, era: .modern)
         } catch {
             return error.httpResponse(id: message.id, era: .modern)

@@ -1,0 +1,35 @@
+import GatewayWire
+
+/// What a `tools/call` is checked against before it is forwarded, read from the tool's `inputSchema` once per
+/// listing that changes it: the compiled schema, and the arguments mirrored into `Mcp-Param-*` headers.
+struct ToolInputContract: Sendable {
+    /// The `inputSchema` as listed, so a later listing that repeats it reuses this contract.
+    let source: JSONValue
+    /// `nil` when the schema does not compile (``compileProblem`` says why): the call is forwarded unchecked and
+    /// the upstream judges its arguments.
+    let schema: JSONSchema?
+    let compileProblem: JSONSchemaError?
+    /// The arguments 2026-07-28 clients mirror into headers; `nil` when the annotations are invalid, which makes the
+    /// tool unlisted and uncallable (``annotationProblem`` says why).
+    let mirrored: [MirroredParameter]?
+    let annotationProblem: MirroredParameter.InvalidAnnotation?
+
+    init(inputSchema: JSONValue) {
+        self.source = inputSchema
+        do throws(JSONSchemaError) {
+            (schema, compileProblem) = (try JSONSchema(compiling: inputSchema), nil)
+        } catch {
+            (schema, compileProblem) = (nil, error)
+        }
+        do throws(MirroredParameter.InvalidAnnotation) {
+            (mirrored, annotationProblem) = (try MirroredParameter.all(in: inputSchema), nil)
+        } catch {
+            (mirrored, annotationProblem) = (nil, error)
+        }
+    }
+
+    /// Why `arguments` (absent counts as `{}`) fail the schema, or `nil`.
+    func violation(of arguments: JSONValue?) -> JSONSchemaViolation? {
+        schema?.validate(arguments ?? .object([:]))
+    }
+}
