@@ -11,7 +11,8 @@ let package = Package(
     name: "mcp-gateway",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "mcp-gateway", targets: ["GatewayCLI"])
+        .executable(name: "mcp-gateway", targets: ["GatewayCLI"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -96,6 +97,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "GatewayBenchmarks", dependencies: ["GatewayWire"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayWire"], swiftSettings: swiftSettings),
         .testTarget(

@@ -7,4 +7,6 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
     apt-get update -qq && apt-get install -y -qq wrk nginx-light >/dev/null
 fi
 swift build -c release --product mcp-gateway
-exec python3 bench/bench.py --binary "$(swift build -c release --show-bin-path)/mcp-gateway" "$@"
+swift build -c release --product gateway-bench
+bin="$(swift build -c release --show-bin-path)"
+exec python3 bench/bench.py --binary "$bin/mcp-gateway" --in-process "$bin/gateway-bench" "$@"
