@@ -11,7 +11,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             case upstreamUnavailable, upstreamTimeout, upstreamExited, upstreamProtocolError, upstreamRejected
             case unauthorized, originNotAllowed, notAcceptable, unsupportedMediaType, payloadTooLarge
             case methodNotAllowed, sessionRequired, sessionNotFound, unsupportedProtocolVersion, overloaded
-            case headerMismatch, missingClientCapability, missingRequestMetadata
+            case headerMismatch, missingClientCapability, missingRequestMetadata, upgradeRequired
         }
 
         let base: Base
@@ -41,6 +41,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         public static let unsupportedMediaType = Code(base: .unsupportedMediaType)
         public static let payloadTooLarge = Code(base: .payloadTooLarge)
         public static let methodNotAllowed = Code(base: .methodNotAllowed)
+        /// A plain request on a path that speaks only WebSocket.
+        public static let upgradeRequired = Code(base: .upgradeRequired)
         public static let sessionRequired = Code(base: .sessionRequired)
         public static let sessionNotFound = Code(base: .sessionNotFound)
         public static let unsupportedProtocolVersion = Code(base: .unsupportedProtocolVersion)
@@ -82,6 +84,14 @@ extension GatewayError {
         var data: JSONObject = ["server": .string(server), "reason": .string(reason)]
         for (key, value) in details { data[key] = value }
         return GatewayError(code, "Upstream server '\(server)' failed: \(reason)", data: .object(data))
+    }
+
+    /// A JSON-RPC batch in a session whose revision has none (only 2025-03-26 has batches).
+    public static func batchNotAllowed(protocolVersion: String) -> GatewayError {
+        GatewayError(
+            .invalidRequest,
+            "Invalid Request: JSON-RPC batches are only allowed at protocol 2025-03-26, this session uses \(protocolVersion)"
+        )
     }
 
     public init(_ error: JSONRPCDecodingError) {

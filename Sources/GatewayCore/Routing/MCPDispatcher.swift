@@ -1,4 +1,5 @@
 import GatewayWire
+import Logging
 
 /// The one place every client transport hands its messages to: Streamable HTTP (both eras), HTTP+SSE, and later
 /// WebSocket and the stdio bridge. Transports keep only their own concerns (framing, headers, streams, status
@@ -97,5 +98,57 @@ public struct MCPDispatcher: Sendable {
             }
         }
         return answers
+    }
+
+    // MARK: Connection transports
+
+    /// One message body (already parsed) from a client whose session is a connection (HTTP+SSE, WebSocket):
+    /// everything that answers it (replies, progress, log messages the session's level admits, errors) is pushed
+    /// onto the session's one stream, in order.
+    public func receive(_ payload: JSONRPCPayload, in session: ClientSession, logger: Logger) async {
+        switch payload {
+        case .single(let message):
+            await receive(message, in: session, logger: logger)
+        case .batch(let elements):
+            guard MCPProtocolVersion.allowsBatches(session.protocolVersion) else {
+                session.push(
+                    GatewayError.batchNotAllowed(protocolVersion: session.protocolVersion).jsonRPCResponse(id: nil))
+                return
+            }
+            let answers = await dispatchBatch(elements, context: MCPRequestContext(session: session, logger: logger))
+            if !answers.isEmpty { session.push(JSONRPCMessage.encodeBatch(answers)) }
+        }
+    }
+
+    /// One message of a connection session, answered on the session's stream.
+    public func receive(_ message: JSONRPCMessage, in session: ClientSession, logger: Logger) async {
+        if message.method == "initialize" {
+            do throws(GatewayError) {
+                session.push(try await initialize(message, in: session))
+            } catch {
+                session.push(error.jsonRPCResponse(id: message.id))
+            }
+            return
+        }
+        if message.kind == .request, !session.isInitialized, message.method != "ping" {
+            session.push(
+                GatewayError(.invalidRequest, "Invalid Request: send initialize first").jsonRPCResponse(id: message.id))
+            return
+        }
+        let context = MCPRequestContext(session: session, logger: logger)
+        guard let reply = await dispatch(message, context: context) else { return }
+        switch reply {
+        case .response(let bytes):
+            session.push(bytes)
+        case .stream(let first, let rest):
+            let filter = LogFilter(context)
+            if filter.admits(first) { session.push(first) }
+            do {
+                for try await next in rest where filter.admits(next) { session.push(next) }
+            } catch {
+                let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
+                session.push(failure.jsonRPCResponse(id: message.id))
+            }
+        }
     }
 }

@@ -79,67 +79,15 @@ public struct LegacySSEEndpoint: Sendable {
             } catch {
                 return GatewayError(error).httpResponse(id: error.id)
             }
-            let dispatcher = dispatcher
-            let logger = context.logger
-            switch payload {
-            case .single(let message):
-                Task { await Self.handle(message, in: session, dispatcher: dispatcher, logger: logger) }
-            case .batch(let elements):
-                guard MCPProtocolVersion.allowsBatches(session.protocolVersion) else {
-                    throw GatewayError(
-                        .invalidRequest,
-                        "Invalid Request: JSON-RPC batches are only allowed at protocol 2025-03-26, this session uses \(session.protocolVersion)"
-                    )
-                }
-                Task {
-                    let answers = await dispatcher.dispatchBatch(
-                        elements, context: MCPRequestContext(session: session, logger: logger))
-                    if !answers.isEmpty {
-                        session.push(
-                            JSONRPCMessage.encodeBatch(answers))
-                    }
-                }
+            if case .batch = payload, !MCPProtocolVersion.allowsBatches(session.protocolVersion) {
+                throw GatewayError.batchNotAllowed(protocolVersion: session.protocolVersion)
             }
+            // Answered on the session's stream; each message on its own, so a slow call does not hold up the next.
+            let (dispatcher, logger) = (dispatcher, context.logger)
+            Task { await dispatcher.receive(payload, in: session, logger: logger) }
             return Response(status: .accepted, body: ResponseBody(byteBuffer: .init(string: "Accepted")))
         } catch {
             return error.httpResponse()
-        }
-    }
-
-    /// Handles one message and pushes whatever answers it onto the session's stream, in order.
-    private static func handle(
-        _ message: JSONRPCMessage,
-        in session: ClientSession,
-        dispatcher: MCPDispatcher,
-        logger: Logger
-    ) async {
-        if message.method == "initialize" {
-            do throws(GatewayError) {
-                session.push(try await dispatcher.initialize(message, in: session))
-            } catch {
-                session.push(error.jsonRPCResponse(id: message.id))
-            }
-            return
-        }
-        if message.kind == .request, !session.isInitialized, message.method != "ping" {
-            session.push(
-                GatewayError(.invalidRequest, "Invalid Request: send initialize first").jsonRPCResponse(id: message.id))
-            return
-        }
-        let context = MCPRequestContext(session: session, logger: logger)
-        guard let reply = await dispatcher.dispatch(message, context: context) else { return }
-        switch reply {
-        case .response(let bytes):
-            session.push(bytes)
-        case .stream(let first, let rest):
-            let filter = LogFilter(context)
-            if filter.admits(first) { session.push(first) }
-            do {
-                for try await next in rest where filter.admits(next) { session.push(next) }
-            } catch {
-                let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-                session.push(failure.jsonRPCResponse(id: message.id))
-            }
         }
     }
 }

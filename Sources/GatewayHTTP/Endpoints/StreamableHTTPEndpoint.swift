@@ -70,10 +70,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             case .batch(let elements):
                 let session = try session(for: request, identity: identity, scope: scope)
                 guard MCPProtocolVersion.allowsBatches(session.protocolVersion) else {
-                    throw GatewayError(
-                        .invalidRequest,
-                        "Invalid Request: JSON-RPC batches are only allowed at protocol 2025-03-26, this session uses \(session.protocolVersion)"
-                    )
+                    throw GatewayError.batchNotAllowed(protocolVersion: session.protocolVersion)
                 }
                 let answers = await dispatcher.dispatchBatch(
                     elements, context: MCPRequestContext(session: session, logger: context.logger))

@@ -1,15 +1,14 @@
-import GatewayCore
 import GatewayWire
 
 /// Which log messages a request's stream may carry. A 2026-07-28 request gets none unless it asked for a level,
 /// then those at or above it; a session gets all until `logging/setLevel`, then those at or above the level the
 /// session has when the message passes.
-struct LogFilter: Sendable {
+public struct LogFilter: Sendable {
     private let level: @Sendable () -> LogLevel?
     /// What passes when no level is set.
     private let admitsWithoutLevel: Bool
 
-    init(_ context: MCPRequestContext) {
+    public init(_ context: MCPRequestContext) {
         if let session = context.session, context.era == .legacy {
             level = { session.logLevel }
             admitsWithoutLevel = true
@@ -22,7 +21,7 @@ struct LogFilter: Sendable {
 
     private static let marker = Array(#""notifications/message""#.utf8)
 
-    func admits(_ bytes: [UInt8]) -> Bool {
+    public func admits(_ bytes: [UInt8]) -> Bool {
         guard bytes.firstRange(of: Self.marker) != nil, let message = try? JSONRPCMessage.parse(bytes),
             message.method == "notifications/message"
         else { return true }
