@@ -2,6 +2,7 @@ import GatewayCore
 import GatewayHTTP
 import GatewayUpstreams
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -47,19 +48,28 @@ public struct GatewayApplication: Sendable {
         var routes = GatewayRoutes()
         routes.addGatewayRoutes(
             endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration),
-            legacy: LegacySSEEndpoint(router: router, configuration: configuration)
+            legacy: LegacySSEEndpoint(router: router, configuration: configuration),
+            webSocket: WebSocketEndpoint(router: router, configuration: configuration)
         )
 
         let listen = configuration.listen
         var app = Application(
             router: routes.router,
-            server: .http1(
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: routes.webSocketRouter,
                 configuration: .init(
-                    idleTimeout: .seconds(75),
-                    httpDecoderConfiguration: .init(
-                        maxHeaderFieldSize: 16 * 1024,
-                        maxHeaderListSize: 32 * 1024,
-                        maxHeaderFieldCount: 100
+                    http1: .init(
+                        idleTimeout: .seconds(75),
+                        httpDecoderConfiguration: .init(
+                            maxHeaderFieldSize: 16 * 1024,
+                            maxHeaderListSize: 32 * 1024,
+                            maxHeaderFieldCount: 100
+                        )
+                    ),
+                    // A message may be as large as a request body; each arrives as one frame or several.
+                    ws: .init(
+                        maxFrameSize: configuration.limits.maxRequestBodyBytes,
+                        autoPing: .enabled(timePeriod: .seconds(30))
                     )
                 )
             ),

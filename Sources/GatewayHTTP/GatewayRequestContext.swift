@@ -3,10 +3,9 @@ import Hummingbird
 import NIOCore
 
 /// The per-request context: the peer's address and, once authenticated, the caller's ``Identity``.
-public struct GatewayRequestContext: RequestContext {
+public struct GatewayRequestContext: ClientRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    /// Set by the authentication middleware on every route whose policy requires it.
     public var identity: Identity?
 
     public init(source: ApplicationRequestContextSource) {

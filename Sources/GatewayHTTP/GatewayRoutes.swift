@@ -2,6 +2,7 @@ import GatewayCore
 import GatewayWire
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 
 /// Who may call a route. Every route the gateway serves is registered with one, so none is open by accident.
 public enum RouteAccess: String, Sendable {
@@ -15,10 +16,13 @@ public enum RouteAccess: String, Sendable {
 public struct GatewayRoutes {
     public private(set) var declared: [(method: HTTPRequest.Method, path: String, access: RouteAccess)] = []
     public let router = Router(context: GatewayRequestContext.self)
+    /// Upgrade requests are matched here first; what it does not upgrade goes on to ``router``.
+    public let webSocketRouter = Router(context: GatewayWebSocketContext.self)
     private let clientRoutes: RouterGroup<GatewayRequestContext>
 
     public init() {
         clientRoutes = router.group().add(middleware: ClientAuthenticator())
+        webSocketRouter.add(middleware: ClientAuthenticator())
     }
 
     public mutating func add(
@@ -34,8 +38,26 @@ public struct GatewayRoutes {
         }
     }
 
-    /// The MCP endpoints (Streamable HTTP, HTTP+SSE) and the health probes.
-    public mutating func addGatewayRoutes(endpoint: StreamableHTTPEndpoint, legacy: LegacySSEEndpoint) {
+    /// The MCP endpoints (Streamable HTTP, HTTP+SSE, WebSocket) and the health probes.
+    public mutating func addGatewayRoutes(
+        endpoint: StreamableHTTPEndpoint,
+        legacy: LegacySSEEndpoint,
+        webSocket: WebSocketEndpoint
+    ) {
+        for path in ["/ws", "/mcp/{server}/ws"] {
+            // The upgrade (client access: the WebSocket router authenticates too), and the plain GET that explains
+            // a refused or missing upgrade.
+            webSocketRouter.ws(RouterPath(path)) { request, context in
+                webSocket.shouldUpgrade(request, context: context, server: context.parameters.get("server"))
+            } onUpgrade: { inbound, outbound, context in
+                try await webSocket.serve(
+                    inbound: inbound, outbound: outbound, context: context,
+                    server: context.requestContext.parameters.get("server"))
+            }
+            add(.get, path, access: .client) { request, context in
+                webSocket.plainRequest(request, context: context, server: context.parameters.get("server"))
+            }
+        }
         for (stream, messages) in [("/sse", "/messages"), ("/mcp/{server}/sse", "/mcp/{server}/messages")] {
             add(.get, stream, access: .client) { request, context in
                 await legacy.stream(request, context: context, server: context.parameters.get("server"))

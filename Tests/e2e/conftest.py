@@ -7,6 +7,7 @@ wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -714,3 +715,45 @@ def modern_headers(body: dict[str, Any] | None = None, *, version: str | None = 
     for name, value in overrides.items():
         headers[name.replace("_", "-")] = value
     return {k: v for k, v in headers.items() if v is not None}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# MCP over WebSocket (the SDK has no WebSocket client; this is the transport it would be).
+
+
+@contextlib.asynccontextmanager
+async def websocket_transport(url: str):
+    """An SDK `Transport` over MCP's WebSocket binding (`websockets` library, subprotocol `mcp`, one JSON-RPC message
+    per text frame), for `mcp.Client(websocket_transport(url), ...)`."""
+    import anyio
+    import websockets
+    from mcp.shared.message import SessionMessage
+
+    read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
+    async with websockets.connect(url, subprotocols=["mcp"], max_size=None) as ws:
+
+        async def reader() -> None:
+            async with read_writer:
+                try:
+                    async for text in ws:
+                        await read_writer.send(SessionMessage(types.jsonrpc_message_adapter.validate_json(text)))
+                except websockets.ConnectionClosed:
+                    pass
+
+        async def writer() -> None:
+            async with write_reader:
+                async for message in write_reader:
+                    await ws.send(message.message.model_dump_json(by_alias=True, exclude_unset=True))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(reader)
+            tasks.start_soon(writer)
+            try:
+                yield read_stream, write_stream
+            finally:
+                tasks.cancel_scope.cancel()
+
+
+def ws_url(http_url: str) -> str:
+    return "ws" + http_url[len("http"):]

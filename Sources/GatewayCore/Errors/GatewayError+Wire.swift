@@ -11,7 +11,7 @@ extension GatewayError {
         switch code.base {
         case .parseError: JSONRPCErrorCode.parseError
         case .invalidRequest, .originNotAllowed, .notAcceptable, .unsupportedMediaType, .payloadTooLarge,
-            .methodNotAllowed, .sessionRequired, .sessionNotFound:
+            .methodNotAllowed, .sessionRequired, .sessionNotFound, .upgradeRequired:
             JSONRPCErrorCode.invalidRequest
         case .methodNotFound: JSONRPCErrorCode.methodNotFound
         case .invalidParams, .unknownTool, .unknownPrompt, .unknownServer, .invalidCursor, .missingRequestMetadata:
@@ -47,6 +47,7 @@ extension GatewayError {
         case .notAcceptable: 406
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
+        case .upgradeRequired: 426
         case .overloaded: 503
         case .invalidParams, .internalError, .unknownTool, .unknownPrompt, .unknownResource, .invalidCursor,
             .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError, .upstreamRejected:

@@ -10,6 +10,8 @@ public final class ClientSession: Sendable {
         case streamableHTTP
         /// The 2024-11-05 HTTP+SSE transport: every answer travels on the session's one event stream.
         case serverSentEvents
+        /// MCP over WebSocket: the session is the connection, and every answer travels on it.
+        case webSocket
     }
 
     public let id: String

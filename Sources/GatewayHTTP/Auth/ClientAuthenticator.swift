@@ -7,13 +7,11 @@ import NIOCore
 /// Client tokens are not issued yet, so the only identity is anonymous, and it is granted only to connections from
 /// loopback (or a Unix socket). Anything else gets 401 with a `WWW-Authenticate` challenge, so a gateway bound to a
 /// public address by mistake does not serve the world.
-struct ClientAuthenticator: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-
+struct ClientAuthenticator<Context: ClientRequestContext>: RouterMiddleware {
     func handle(
         _ request: Request,
-        context: GatewayRequestContext,
-        next: (Request, GatewayRequestContext) async throws -> Response
+        context: Context,
+        next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard Self.isLocal(context.remoteAddress) else {
             return GatewayError(

@@ -19,7 +19,7 @@ struct RequestChecks: Sendable {
         return .server(name)
     }
 
-    func authenticated(_ context: GatewayRequestContext) throws(GatewayError) -> Identity {
+    func authenticated(_ context: some ClientRequestContext) throws(GatewayError) -> Identity {
         guard let identity = context.identity else { throw GatewayError(.unauthorized, "Unauthorized") }
         return identity
     }
@@ -43,6 +43,9 @@ struct RequestChecks: Sendable {
     func checkOrigin(_ request: Request) throws(GatewayError) {
         guard let origin = request.headers[.origin] else { return }
         if origins.allowed.contains("*") || origins.allowed.contains(origin) { return }
+        // Browsers send the page's origin (http, https or "null"); a ws:// or wss:// origin comes only from a
+        // non-browser WebSocket client (some always send one), which could as well send none.
+        if let scheme = URL(string: origin)?.scheme?.lowercased(), scheme == "ws" || scheme == "wss" { return }
         if origins.allowLoopback, let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""),
             let host = url.host?.lowercased(), ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host)
         {
