@@ -6,11 +6,14 @@ import Synchronization
     import Darwin
 #endif
 
-/// Serialised writes to a file descriptor, so concurrent replies never interleave.
-final class StdoutWriter: Sendable {
+/// Serialised writes to standard output, so concurrent replies never interleave (the demo server's, and the
+/// `connect` bridge's).
+public final class StdoutWriter: Sendable {
     private let lock = Mutex<Int32>(1)
 
-    func write(_ bytes: [UInt8]) {
+    public init() {}
+
+    public func write(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         lock.withLock { descriptor in
             bytes.withUnsafeBytes { buffer in
