@@ -1,7 +1,8 @@
 """Differential tests: the same SDK client code run straight against an upstream and through the gateway's
 `/mcp/{server}` for that upstream must see the same thing.
 
-For each scenario and client mode (`legacy`, `2026-07-28`, `auto`) and each transport of the extended catalogue
+For each scenario and client mode (`legacy`, `2026-07-28`, `auto`; over the gateway's other client doors, HTTP+SSE,
+WebSocket and the `connect` stdio bridge, `legacy`) and each transport of the extended catalogue
 fixture (`fixtures/sdk_catalogue_server.py`: Streamable HTTP with SSE answers, with JSON answers, stdio, and the
 legacy HTTP+SSE transport), a transcript is recorded on both legs and normalised: ids, `_meta` (serverInfo),
 `resultType`, cache hints and cursors are dropped, and lists whose order the protocol does not define are sorted.
@@ -34,10 +35,14 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
-from conftest import CATALOGUE_SERVER, MODERN, PYTHON, text
+from conftest import CATALOGUE_SERVER, GATEWAY_BIN, MODERN, PYTHON, text, websocket_transport, ws_url
 
 TIMEOUT = 15.0
 MODES = ["legacy", MODERN, "auto"]
+# How a client reaches the gateway: Streamable HTTP (every mode), and the session-based doors, which carry the
+# handshake revisions only: legacy HTTP+SSE (`sse_client`), MCP over WebSocket, and stdio through
+# `mcp-gateway connect` (which itself speaks WebSocket to the gateway).
+DOORS = ["sse", "ws", "connect"]
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,11 @@ def compared(transcript: dict[str, Any]) -> dict[str, Any]:
 class Leg:
     """How one leg connects: straight to the upstream, or through the gateway's /mcp/{server}."""
 
-    def __init__(self, request: pytest.FixtureRequest, server: str, mode: str, via_gateway: bool) -> None:
+    def __init__(
+        self, request: pytest.FixtureRequest, server: str, mode: str, via_gateway: bool, door: str = "http"
+    ) -> None:
         self.server = server
+        self.door = door
         self.upstream = UPSTREAMS[server]
         self.mode = mode
         self.via_gateway = via_gateway
@@ -99,6 +107,12 @@ class Leg:
         self.logs_expected = self.upstream.streams
 
     def target(self) -> Any:
+        if self.via_gateway and self.door == "sse":
+            return sse_client(self.url + "/sse", timeout=TIMEOUT)
+        if self.via_gateway and self.door == "ws":
+            return websocket_transport(ws_url(self.url) + "/ws")
+        if self.via_gateway and self.door == "connect":
+            return StdioServerParameters(command=GATEWAY_BIN, args=["connect", self.url])
         if self.via_gateway or self.upstream.transport == "http":
             return self.url
         if self.upstream.transport == "sse":
@@ -374,9 +388,11 @@ SCENARIOS: dict[str, tuple[Callable[[Leg], Awaitable[dict[str, Any]]], Callable[
 }
 
 
-async def record(request, scenario: str, server: str, mode: str, via_gateway: bool) -> dict[str, Any]:
+async def record(
+    request, scenario: str, server: str, mode: str, via_gateway: bool, door: str = "http"
+) -> dict[str, Any]:
     run, _ = SCENARIOS[scenario]
-    return await asyncio.wait_for(run(Leg(request, server, mode, via_gateway)), 60)
+    return await asyncio.wait_for(run(Leg(request, server, mode, via_gateway, door)), 60)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -394,6 +410,16 @@ async def test_gateway_matches_direct(request, scenario: str, server: str, mode:
     direct = await record(request, scenario, server, mode, via_gateway=False)
     SCENARIOS[scenario][1](direct, UPSTREAMS[server])
     through = await record(request, scenario, server, mode, via_gateway=True)
+    assert compared(through) == compared(direct)
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize("server", list(UPSTREAMS))
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_every_door_matches_direct(request, scenario: str, server: str, door: str) -> None:
+    """The session-based client doors, in legacy mode (the direct leg is checked by `test_direct_leg`)."""
+    direct = await record(request, scenario, server, "legacy", via_gateway=False)
+    through = await record(request, scenario, server, "legacy", via_gateway=True, door=door)
     assert compared(through) == compared(direct)
 
 

@@ -27,6 +27,7 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import (
     CATALOGUE_SERVER,
+    GATEWAY_BIN,
     LATEST,
     PYTHON,
     RawSession,
@@ -38,6 +39,8 @@ from conftest import (
     modern_request,
     text_of,
     text,
+    websocket_transport,
+    ws_url,
 )
 
 TIMEOUT = 15.0
@@ -47,13 +50,20 @@ FIXTURES = {"catsse": "cat_sse", "catjson": "cat_json", "catlegacy": "cat_legacy
 
 
 def where_to(request: pytest.FixtureRequest, server: str, where: str) -> tuple[Any, str]:
-    """(what to give `Client`, tool-name prefix) for `where` = direct, per-server or aggregated."""
+    """(what to give `Client`, tool-name prefix) for `where` = direct, per-server or aggregated (Streamable HTTP), or
+    per-server through another client door: `sse` (HTTP+SSE), `ws` (WebSocket), `connect` (the stdio bridge)."""
     if where == "direct":
         if server == "catstdio":
             return StdioServerParameters(command=PYTHON, args=[str(CATALOGUE_SERVER), "--transport", "stdio"]), ""
         url = request.getfixturevalue(FIXTURES[server]).url
         return (sse_client(url, timeout=TIMEOUT) if server == "catlegacy" else url), ""
     gw = request.getfixturevalue(GATEWAYS[server])
+    if where == "sse":
+        return sse_client(gw.mcp(server) + "/sse", timeout=TIMEOUT), ""
+    if where == "ws":
+        return websocket_transport(ws_url(gw.mcp(server)) + "/ws"), ""
+    if where == "connect":
+        return StdioServerParameters(command=GATEWAY_BIN, args=["connect", gw.mcp(server)]), ""
     return (gw.mcp(server), "") if where == "per-server" else (gw.mcp(), f"{server}__")
 
 
@@ -139,9 +149,10 @@ def arguments(tool: str, ask: str) -> dict[str, Any]:
 
 TOOLS = ["ask_sampling", "ask_elicitation", "ask_roots"]
 WHERES = ["direct", "per-server", "aggregated"]
+DOORS = ["sse", "ws", "connect"]
 
 
-@pytest.mark.parametrize("where", WHERES)
+@pytest.mark.parametrize("where", WHERES + DOORS)
 @pytest.mark.parametrize("server", ["catsse", "catstdio", "catlegacy"])
 @pytest.mark.parametrize("tool", TOOLS)
 async def test_answer_round_trips(request, tool: str, server: str, where: str) -> None:
@@ -155,7 +166,7 @@ async def test_answer_round_trips(request, tool: str, server: str, where: str) -
     assert answers.seen == [expected_seen(tool, ask)]
 
 
-@pytest.mark.parametrize("where", WHERES)
+@pytest.mark.parametrize("where", WHERES + DOORS)
 @pytest.mark.parametrize("server", ["catsse"])
 @pytest.mark.parametrize("tool", TOOLS)
 async def test_concurrent_clients_each_get_their_own_request(request, tool: str, server: str, where: str) -> None:
