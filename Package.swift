@@ -104,7 +104,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "GatewayBenchmarks", dependencies: ["GatewayWire"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "GatewayBenchmarks",
+            dependencies: [
+                "GatewayWire", "GatewayCore", "GatewayUpstreams",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayWire"], swiftSettings: swiftSettings),
         .testTarget(

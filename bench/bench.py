@@ -208,6 +208,7 @@ def main():
         for connections in (1, 64):
             for label, port, session, tool in targets:
                 measure(label, port, session, tool, connections)
+        doors = run_doors(args.in_process, gateway_port, args.duration)
         loaded_rss = rss_mb(gateway.pid)
 
         started = time.time()
@@ -216,7 +217,7 @@ def main():
         sessions_rss = rss_mb(gateway.pid)
         print(f"gateway RSS: idle {idle_rss:.1f} MB, after load {loaded_rss:.1f} MB, "
               f"after {args.sessions} more sessions {sessions_rss:.1f} MB (+{sessions_rss - loaded_rss:.1f} MB, created in {session_seconds:.1f} s)")
-        write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds, in_process)
+        write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds, in_process, doors)
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -238,7 +239,21 @@ def run_in_process(binary):
     return figures
 
 
-def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds, in_process):
+def run_doors(binary, gateway_port, duration):
+    """`gateway-bench doors`: tools/call through each client door, {(door, concurrency): {rps, p50_us, p99_us}}."""
+    output = subprocess.run([binary, "doors", f"http://127.0.0.1:{gateway_port}", "http__echo", str(duration)],
+                            capture_output=True, text=True, check=True).stdout
+    doors = {}
+    for line in output.splitlines():
+        if not line.startswith("door "):
+            continue
+        _, door, concurrency, *pairs = line.split()
+        doors[(door, int(concurrency[2:]))] = {k: float(v) for k, v in (p.split("=", 1) for p in pairs)}
+        print(line, flush=True)
+    return doors
+
+
+def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seconds, in_process, doors):
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -293,6 +308,24 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         "schema (strings with length limits and a pattern, integers with bounds, enums, a boolean, an array with unique "
         "items, a nested object, `additionalProperties: false`), the work the gateway adds per call; the median of 5 "
         "rounds of 100,000 calls. The HTTP rows above include it too: the demo server's `echo` declares an input schema.",
+        "",
+        "## Client doors (issue 5)",
+        "",
+        "`tools/call` through each of the gateway's session-based client transports to the same HTTP upstream, driven "
+        "by one load generator for all three (`gateway-bench doors`: Streamable HTTP and HTTP+SSE through the gateway's "
+        "own upstream clients, WebSocket through a small client of the same kind), one session each with 1 or 64 "
+        f"callers, {args.duration} s each, in the same run as the table above. wrk cannot drive SSE or WebSocket, so "
+        "these figures compare the doors with each other; the load generator's own cost is in them, so they sit "
+        "below wrk's.",
+        "",
+        "| door | concurrency | requests/s | p50 | p99 | vs Streamable HTTP |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    door_names = {"streamable-http": "Streamable HTTP (`/mcp`)", "sse": "HTTP+SSE (`/sse`)", "ws": "WebSocket (`/ws`)"}
+    for (door, c), r in sorted(doors.items(), key=lambda item: (item[0][1], list(door_names).index(item[0][0]))):
+        base = doors[("streamable-http", c)]["rps"]
+        lines.append(f"| {door_names[door]} | {c} | {r['rps']:,.0f} | {r['p50_us']:.0f} µs | {r['p99_us']:.0f} µs | {r['rps'] / base:.2f} × |")
+    lines += [
         "",
         "## Reproduce",
         "",
