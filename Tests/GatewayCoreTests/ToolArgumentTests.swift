@@ -86,7 +86,7 @@ struct ToolArgumentTests {
         #expect(reply.result?["content"]?.arrayValue?.first?["text"] == "ran")
     }
 
-    @Test("a tool whose x-mcp-header annotations are invalid is left out of the list and cannot be called")
+    @Test("a tool whose x-mcp-header annotations are invalid is hidden from 2026-07-28 clients only")
     func invalidAnnotations() async throws {
         let nested: JSONValue = [
             "type": "object",
@@ -95,10 +95,31 @@ struct ToolArgumentTests {
         let router = makeRouter([
             ("w", nil, FakeUpstream("w", handler: schemaServer([("forecast", forecast), ("bad", nested)])))
         ])
-        let list = try await router.call(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-        #expect(list.result?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["w__forecast"])
-        let reply = try await router.call(call("{}", tool: "w__bad"))
-        #expect(reply.error?["code"] == -32602)
+        let listing = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+        let modern = try await router.call(listing, modernContext())
+        #expect(modern.result?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["w__forecast"])
+        let refused = try await router.call(call("{}", tool: "w__bad"), modernContext())
+        #expect(refused.error?["code"] == -32602)
+        // The annotation means nothing to the session-based revisions: their clients keep the tool.
+        let legacy = try await router.call(listing)
+        #expect(
+            legacy.result?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["w__forecast", "w__bad"])
+        let served = try await router.call(call("{}", tool: "w__bad"))
+        #expect(served.result?["content"]?.arrayValue?.first?["text"] == "ran")
+    }
+
+    @Test("null arguments count as none, and JSON in a string counts as the value it spells, as servers read them")
+    func serverReadings() async throws {
+        let router = makeRouter([("w", nil, FakeUpstream("w", handler: schemaServer([("forecast", forecast)])))])
+        let null = try await router.call(
+            #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"w__forecast","arguments":null}}"#)
+        #expect(
+            null.result?["content"]?.arrayValue?.first?["text"]?.stringValue?.hasSuffix(
+                #"missing required property "city""#) == true)
+        let stringified = try await router.call(call(#"{"city":"Oslo","days":"3","opts":"{\"metric\":true}"}"#))
+        #expect(stringified.result?["content"]?.arrayValue?.first?["text"] == "ran")
+        let stillWrong = try await router.call(call(#"{"city":"Oslo","days":"30"}"#))
+        #expect(stillWrong.result?["isError"] == true)
     }
 
     @Test(

@@ -34,6 +34,8 @@ extension MCPRouter {
             }
         }
 
+        // What a page teaches the catalog counts only if the catalog was not reset (list_changed) while it was fetched.
+        let generations = queue.map { entry in entry.server.catalog.withLock { $0.generation } }
         let pages = await fetchPages(kind, queue: queue, owner: context.owner)
         var items: [JSONValue] = []
         var pending: [JSONValue] = []
@@ -49,6 +51,7 @@ extension MCPRouter {
                     result[kind.itemsKey]?.arrayValue ?? [],
                     from: entry.server,
                     page: (first: entry.cursor == nil, last: next == nil),
+                    generation: generations[index],
                     context: context
                 )
                 if let next { pending.append([.string(entry.server.name), next]) }
@@ -136,6 +139,7 @@ extension MCPRouter {
         _ items: [JSONValue],
         from server: UpstreamServer,
         page: (first: Bool, last: Bool),
+        generation: Int,
         context: MCPRequestContext
     ) -> [JSONValue] {
         let aggregate = context.scope == .aggregate
@@ -155,7 +159,8 @@ extension MCPRouter {
                 if kind == .tools {
                     let contract = contract(for: name, object["inputSchema"], known: known, server, context)
                     contracts[name] = contract
-                    guard contract.annotationProblem == nil, server.configuration.tools.permits(name),
+                    guard contract.annotationProblem == nil || context.era != .modern,
+                        server.configuration.tools.permits(name),
                         policy.allows(context.identity, server: server.name, tool: name)
                     else { continue }
                 }
@@ -180,6 +185,7 @@ extension MCPRouter {
             merged.append(.object(object))
         }
         server.catalog.withLock { catalog in
+            guard catalog.generation == generation else { return }
             switch kind {
             case .tools:
                 catalog.toolAliases.merge(aliases) { _, new in new }
@@ -213,7 +219,7 @@ extension MCPRouter {
         let contract = ToolInputContract(inputSchema: schema)
         if let problem = contract.annotationProblem {
             context.logger.warning(
-                "tool left out: invalid x-mcp-header annotation",
+                "tool left out for 2026-07-28 clients: invalid x-mcp-header annotation",
                 metadata: ["gateway.upstream": "\(server.name)", "mcp.tool": "\(tool)", "reason": "\(problem)"])
         } else if let problem = contract.compileProblem {
             context.logger.notice(

@@ -104,6 +104,7 @@ extension MCPRouter {
         var learning = context
         learning.scope = .aggregate
         for _ in 0..<100 {
+            let generation = server.catalog.withLock { $0.generation }
             guard
                 let page = try? await server.fetch(
                     kind.method,
@@ -118,6 +119,7 @@ extension MCPRouter {
                 page[kind.itemsKey]?.arrayValue ?? [],
                 from: server,
                 page: (first: cursor == nil, last: next == nil),
+                generation: generation,
                 context: learning
             )
             guard let next else { return }

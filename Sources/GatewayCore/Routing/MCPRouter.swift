@@ -136,10 +136,9 @@ public final class MCPRouter: Sendable {
         }
         let (server, tool) = try await resolve(.tool, name: name, context: context)
         await learnNamesIfNeeded(.tools, of: server, context: context)
-        guard server.configuration.tools.permits(tool),
-            policy.allows(context.identity, server: server.name, tool: tool),
-            !server.catalog.withLock({ $0.tools.lacks(tool) || $0.toolContracts[tool]?.annotationProblem != nil })
-        else { throw GatewayError(.unknownTool, "Unknown tool: \(name)") }
+        guard isCallable(tool, on: server, context: context) else {
+            throw GatewayError(.unknownTool, "Unknown tool: \(name)")
+        }
         if let refusal = argumentsRefusal(message, tool: tool, on: server, name: name, context: context) {
             return refusal
         }

@@ -2,6 +2,8 @@
 /// complete set of names once a whole list was seen, each tool's input contract, and which resource URIs and URI templates it serves (for
 /// routing `resources/read`).
 struct ServerCatalog: Sendable {
+    /// Counts resets (`list_changed`, restarts): a page fetched before the latest one teaches nothing.
+    var generation = 0
     var toolAliases: [String: String] = [:]
     var promptAliases: [String: String] = [:]
     var tools = NameSet()

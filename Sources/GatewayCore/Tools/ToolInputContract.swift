@@ -10,14 +10,15 @@ struct ToolInputContract: Sendable {
     let schema: JSONSchema?
     let compileProblem: JSONSchemaError?
     /// The arguments 2026-07-28 clients mirror into headers; `nil` when the annotations are invalid, which makes the
-    /// tool unlisted and uncallable (``annotationProblem`` says why).
+    /// tool unlisted and uncallable for 2026-07-28 clients (``annotationProblem`` says why; the annotation means
+    /// nothing to the session-based revisions, whose clients keep the tool).
     let mirrored: [MirroredParameter]?
     let annotationProblem: MirroredParameter.InvalidAnnotation?
 
     init(inputSchema: JSONValue) {
         self.source = inputSchema
         do throws(JSONSchemaError) {
-            (schema, compileProblem) = (try JSONSchema(compiling: inputSchema), nil)
+            (schema, compileProblem) = (try JSONSchema(compiling: inputSchema, readingJSONInStrings: true), nil)
         } catch {
             (schema, compileProblem) = (nil, error)
         }
@@ -28,8 +29,9 @@ struct ToolInputContract: Sendable {
         }
     }
 
-    /// Why `arguments` (absent counts as `{}`) fail the schema, or `nil`.
+    /// Why `arguments` (absent or `null` counts as `{}`, as servers read it) fail the schema, or `nil`.
     func violation(of arguments: JSONValue?) -> JSONSchemaViolation? {
-        schema?.validate(arguments ?? .object([:]))
+        guard let arguments, !arguments.isNull else { return schema?.validate(.object([:])) }
+        return schema?.validate(arguments)
     }
 }

@@ -79,6 +79,6 @@ public final class UpstreamServer: Sendable {
     func endLearning(_ list: String) { _ = learning.withLock { $0.remove(list) } }
 
     func forgetCatalog() {
-        catalog.withLock { $0 = ServerCatalog() }
+        catalog.withLock { $0 = ServerCatalog(generation: $0.generation + 1) }
     }
 }

@@ -6,12 +6,22 @@ struct JSONSchemaCompiler {
     let document: JSONValue
     private(set) var nodes: [SchemaNode] = []
     private var compiled: [String: Int] = [:]
+    private var depth = 0
+
+    /// How deeply subschemas (and chains of `$ref`) may nest: deeper schemas are not compiled, so a hostile listing
+    /// cannot exhaust the stack.
+    static let maxDepth = 128
 
     init(document: JSONValue) { self.document = document }
 
     /// The node of the subschema `value`, found at `pointer` in the document.
     mutating func compile(_ value: JSONValue, at pointer: String) throws(JSONSchemaError) -> Int {
         if let index = compiled[pointer] { return index }
+        guard depth < Self.maxDepth else {
+            throw JSONSchemaError(location: pointer, reason: "subschemas nest more than \(Self.maxDepth) deep")
+        }
+        depth += 1
+        defer { depth -= 1 }
         let index = nodes.count
         nodes.append(SchemaNode())
         compiled[pointer] = index
@@ -62,9 +72,7 @@ struct JSONSchemaCompiler {
         if let patterns = keywords.schema["patternProperties"] {
             guard case .object(let members) = patterns else { throw keywords.wrong("patternProperties", "an object") }
             for (source, schema) in members {
-                guard let pattern = SchemaPattern(source) else {
-                    throw JSONSchemaError(location: pointer + "/patternProperties", reason: "invalid pattern \(source)")
-                }
+                let pattern = SchemaPattern(source)
                 let index = try compile(schema, at: pointer + "/patternProperties/" + Self.escape(source))
                 node.patternProperties.append((pattern, index))
             }
@@ -118,10 +126,8 @@ struct JSONSchemaCompiler {
         node.minLength = try keywords.count("minLength")
         node.maxLength = try keywords.count("maxLength")
         if let pattern = keywords.schema["pattern"] {
-            guard case .string(let source) = pattern, let compiled = SchemaPattern(source) else {
-                throw keywords.wrong("pattern", "a valid regular expression")
-            }
-            node.pattern = compiled
+            guard case .string(let source) = pattern else { throw keywords.wrong("pattern", "a string") }
+            node.pattern = SchemaPattern(source)
         }
     }
 

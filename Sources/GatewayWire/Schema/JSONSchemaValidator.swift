@@ -1,13 +1,22 @@
 /// Checks one instance against compiled ``SchemaNode``s, stopping at the first violation and naming where it is.
 struct JSONSchemaValidator {
     let nodes: [SchemaNode]
+    let readsJSONInStrings: Bool
     private var depth = 0
+    private var steps = 0
+    /// Set when a bound of ``JSONSchema`` was reached: the result then means nothing.
+    private(set) var gaveUp = false
 
-    init(nodes: [SchemaNode]) { self.nodes = nodes }
+    init(nodes: [SchemaNode], readsJSONInStrings: Bool = false) {
+        self.nodes = nodes
+        self.readsJSONInStrings = readsJSONInStrings
+    }
 
     /// The first violation of node `index` by `value`, found at `path` (which is restored before returning).
     mutating func check(_ value: JSONValue, against index: Int, path: inout [String]) -> JSONSchemaViolation? {
-        guard depth < JSONSchema.maxDepth else { return nil }
+        steps += 1
+        if depth >= JSONSchema.maxDepth || steps > JSONSchema.maxSteps { gaveUp = true }
+        guard !gaveUp else { return nil }
         depth += 1
         defer { depth -= 1 }
         let node = nodes[index]
@@ -15,6 +24,11 @@ struct JSONSchemaValidator {
 
         if node.rejectsEverything { return fail("no value is allowed here") }
         if let types = node.types, !types.admits(value) {
+            if readsJSONInStrings, case .string(let text) = value, let parsed = try? JSONParser.parse(text),
+                types.admits(parsed)
+            {
+                return check(parsed, against: index, path: &path)
+            }
             return fail("expected \(types.names), got \(value.typeName)")
         }
         if let allowed = node.allowedValues, !allowed.contains(where: { $0.isInstanceEqual(to: value) }) {
@@ -55,12 +69,16 @@ struct JSONSchemaValidator {
             return JSONSchemaViolation(path: path, reason: "does not match any of the anyOf schemas")
         }
         if !node.oneOf.isEmpty {
-            let matching = node.oneOf.count { accepts(value, $0, path: &path) }
+            var matching = 0
+            for index in node.oneOf where accepts(value, index, path: &path) {
+                matching += 1
+                if matching == 2 { break }
+            }
             if matching != 1 {
                 let reason =
                     matching == 0
                     ? "does not match any of the oneOf schemas"
-                    : "matches \(matching) of the oneOf schemas, exactly one is allowed"
+                    : "matches more than one of the oneOf schemas, exactly one is allowed"
                 return JSONSchemaViolation(path: path, reason: reason)
             }
         }
@@ -103,9 +121,16 @@ struct JSONSchemaValidator {
                 matched = true
                 if let violation = check(member, against: property, path: &path) { return violation }
             }
-            for (pattern, index) in node.patternProperties where pattern.matches(key) {
-                matched = true
-                if let violation = check(member, against: index, path: &path) { return violation }
+            for (pattern, index) in node.patternProperties {
+                switch pattern.matches(key) {
+                case true?:
+                    matched = true
+                    if let violation = check(member, against: index, path: &path) { return violation }
+                case nil:
+                    matched = true  // the gateway cannot tell: neither the subschema nor additionalProperties apply
+                case false?:
+                    continue
+                }
             }
             guard !matched, let additional = node.additionalProperties else { continue }
             if nodes[additional].rejectsEverything {
@@ -128,12 +153,8 @@ struct JSONSchemaValidator {
         if let maximum = node.maxItems, elements.count > maximum {
             return JSONSchemaViolation(path: path, reason: "must have at most \(maximum) items")
         }
-        if node.uniqueItems {
-            for later in elements.indices {
-                for earlier in 0..<later where elements[earlier].isInstanceEqual(to: elements[later]) {
-                    return JSONSchemaViolation(path: path, reason: "items \(earlier) and \(later) are equal")
-                }
-            }
+        if node.uniqueItems, let (earlier, later) = Self.firstDuplicate(elements) {
+            return JSONSchemaViolation(path: path, reason: "items \(earlier) and \(later) are equal")
         }
         for position in elements.indices {
             let index = position < node.prefixItems.count ? node.prefixItems[position] : node.items
@@ -169,13 +190,30 @@ struct JSONSchemaValidator {
             if let minimum = node.minLength, length < minimum { return "must be at least \(minimum) characters long" }
             if let maximum = node.maxLength, length > maximum { return "must be at most \(maximum) characters long" }
         }
-        if let pattern = node.pattern, !pattern.matches(string) {
+        if let pattern = node.pattern, pattern.matches(string) == false {
             return "must match the pattern \(JSONValue.string(pattern.source).serializedString)"
         }
         return nil
     }
 
     private static func format(_ number: Double) -> String { JSONNumber(number).lexeme }
+
+    /// The first two equal elements: pairwise for short arrays, by canonical form (hashing) for long ones.
+    private static func firstDuplicate(_ elements: [JSONValue]) -> (Int, Int)? {
+        if elements.count <= 16 {
+            for later in elements.indices {
+                for earlier in 0..<later where elements[earlier].isInstanceEqual(to: elements[later]) {
+                    return (earlier, later)
+                }
+            }
+            return nil
+        }
+        var seen: [String: Int] = [:]
+        for (index, element) in elements.enumerated() {
+            if let earlier = seen.updateValue(index, forKey: element.canonicalForm) { return (earlier, index) }
+        }
+        return nil
+    }
 
     private static func list(_ values: [JSONValue]) -> String {
         let shown = values.prefix(10).map(\.serializedString).joined(separator: ", ")

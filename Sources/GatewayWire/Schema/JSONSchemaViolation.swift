@@ -10,13 +10,13 @@ public struct JSONSchemaViolation: Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// The location as a JSON Pointer (`/items/0/name`), `/` meaning the root.
+    /// The location as an RFC 6901 JSON Pointer (`/items/0/name`; the root is the empty pointer).
     public var pointer: String {
-        guard !path.isEmpty else { return "/" }
-        return path.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+        path.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
     }
 
-    public var description: String { "\(pointer): \(reason)" }
+    /// `/days: must be at most 14`, or for the root just the reason.
+    public var description: String { path.isEmpty ? reason : "\(pointer): \(reason)" }
 }
 
 /// A schema the validator cannot use: malformed (a keyword of the wrong type) or outside what it supports (a

@@ -7,9 +7,7 @@ extension JSONValue {
         case (.bool(let a), .bool(let b)): return a == b
         case (.string(let a), .string(let b)): return a == b
         case (.number(let a), .number(let b)):
-            if a.lexeme == b.lexeme { return true }
-            guard let x = a.doubleValue, let y = b.doubleValue else { return false }
-            return x == y
+            return a.lexeme == b.lexeme || a.canonicalForm == b.canonicalForm
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.isInstanceEqual(to: $1) }
         case (.object(let a), .object(let b)):
@@ -18,5 +16,37 @@ extension JSONValue {
         default:
             return false
         }
+    }
+
+    /// A text equal for exactly the values ``isInstanceEqual(to:)`` calls equal: members sorted, numbers canonical.
+    var canonicalForm: String {
+        switch self {
+        case .null, .bool, .string: serializedString
+        case .number(let number): number.canonicalForm
+        case .array(let elements): "[" + elements.map(\.canonicalForm).joined(separator: ",") + "]"
+        case .object(let object):
+            "{"
+                + object.members.sorted { $0.key < $1.key }
+                .map { JSONValue.string($0.key).serializedString + ":" + $0.value.canonicalForm }
+                .joined(separator: ",") + "}"
+        }
+    }
+}
+
+extension JSONNumber {
+    /// The number's value as one spelling: an integer lexeme exactly (any size), an integral value below 2^53 as
+    /// digits (`1.0`, `1e2`), anything else as its `Double`.
+    var canonicalForm: String {
+        let digits = lexeme.utf8.allSatisfy {
+            $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+        }
+        if digits {
+            let negative = lexeme.hasPrefix("-")
+            let magnitude = lexeme.drop { $0 == "-" || $0 == "0" }
+            return magnitude.isEmpty ? "0" : (negative ? "-" : "") + magnitude
+        }
+        guard let value = doubleValue else { return lexeme }
+        if value.rounded() == value, abs(value) < 9_007_199_254_740_992 { return String(Int(value)) }
+        return "\(value)"
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// One compiled (sub)schema: each keyword the validator knows, read once from the schema's JSON. Subschemas are
 /// indexes into the owning ``JSONSchema``'s node table, so a `$ref` (recursive ones included) is just an index.
 struct SchemaNode: Sendable {
@@ -46,28 +44,19 @@ struct SchemaNode: Sendable {
     var pattern: SchemaPattern?
 }
 
-/// A `pattern` (ECMA-262 flavoured), compiled once. Unanchored, as JSON Schema says: `"a"` matches `"cat"`.
-///
-/// Patterns in ``SimplePattern``'s subset are matched by it; the rest, and any string it gives up on, by
-/// `NSRegularExpression` (ICU's syntax covers what schemas use).
+/// A `pattern`, compiled once. Unanchored, as JSON Schema says: `"a"` matches `"cat"`. Patterns outside
+/// ``SimplePattern``'s subset, and strings it gives up on, count as matching (see there why).
 struct SchemaPattern: Sendable {
     let source: String
     private let simple: SimplePattern?
-    private let expression: NSRegularExpression
 
-    init?(_ source: String) {
-        guard let expression = try? NSRegularExpression(pattern: source) else { return nil }
+    init(_ source: String) {
         self.source = source
         self.simple = SimplePattern(source)
-        self.expression = expression
     }
 
-    func matches(_ string: String) -> Bool {
-        if let simple, let matched = simple.matches(string) { return matched }
-        let range = NSRange(location: 0, length: string.utf16.count)
-        return expression.rangeOfFirstMatch(in: string, range: range).location != NSNotFound
+    /// Whether the pattern matches; `nil` when the gateway cannot tell.
+    func matches(_ string: String) -> Bool? {
+        simple?.matches(string)
     }
-
-    /// Whether ``SimplePattern`` handles the pattern (for tests).
-    var isSimple: Bool { simple != nil }
 }

@@ -1,11 +1,16 @@
-/// A regular expression from the subset tool schemas use most (`^[a-z0-9-]+$`, `^\d{4}-\d{2}-\d{2}$`), matched
-/// without Foundation: about 25 times faster than `NSRegularExpression` for such patterns, which matters because a
-/// pattern is checked on every call.
+/// A JSON Schema `pattern` from the subset tool schemas use most (`^[a-z0-9-]+$`, `^\d{4}-\d{2}-\d{2}$`), matched
+/// by a small backtracking matcher with a step budget, without Foundation.
 ///
-/// The subset: `^` and `$` at the ends; atoms `.`, a literal, an escaped metacharacter, `\d \D \w \W \s \S`, and a
+/// The subset: `^` and `$` at the ends; atoms `.`, a literal, an escaped character, `\d \D \w \W \s \S`, and a
 /// class `[...]` (ranges, negation, those escapes inside); quantifiers `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`, greedy.
-/// Anything else (groups, alternation, lazy quantifiers, look-around, back-references) does not parse here, and the
-/// pattern goes to `NSRegularExpression`. Semantics are ECMA-262's with the `u` flag, over Unicode scalars.
+/// A pattern outside it (groups, alternation, lazy quantifiers, look-around, back-references, `\p{…}`) is not
+/// checked at all, and neither is a string that takes more than the budget to decide: the gateway must never refuse
+/// what the server would accept, nor spend unbounded time deciding.
+///
+/// For the same reason the classes are the union of what ECMA-262 (the dialect JSON Schema names) and Python's `re`
+/// (what the most common MCP servers validate with) accept: `\d` and `\w` match Unicode digits and letters as well as
+/// ASCII, `\s` both languages' spaces, `.` everything but `\n`, and a final `$` also matches before a last `\n`. The
+/// negated escapes are the complements of the ASCII sets, so they too accept whatever either language accepts.
 struct SimplePattern: Sendable {
     private let atoms: [Atom]
     private let anchoredStart: Bool
@@ -19,22 +24,29 @@ struct SimplePattern: Sendable {
 
     private enum ScalarSet: Sendable {
         case literal(Unicode.Scalar)
-        case any  // `.`: everything but line terminators
+        case range(Unicode.Scalar, Unicode.Scalar)
+        case anyButNewline
         case digit(negated: Bool)
         case word(negated: Bool)
         case space(negated: Bool)
         indirect case union([ScalarSet], negated: Bool)
-        case range(Unicode.Scalar, Unicode.Scalar)
 
         func contains(_ scalar: Unicode.Scalar) -> Bool {
             switch self {
             case .literal(let literal): scalar == literal
-            case .any: !SimplePattern.isLineTerminator(scalar)
-            case .digit(let negated): ("0"..."9").contains(scalar) != negated
-            case .word(let negated): SimplePattern.isWord(scalar) != negated
-            case .space(let negated): SimplePattern.isSpace(scalar) != negated
-            case .union(let members, let negated): members.contains { $0.contains(scalar) } != negated
             case .range(let low, let high): (low...high).contains(scalar)
+            case .anyButNewline: scalar != "\n"
+            case .digit(let negated): negated ? !Classes.isASCIIDigit(scalar) : Classes.isDigit(scalar)
+            case .word(let negated): negated ? !Classes.isASCIIWord(scalar) : Classes.isWord(scalar)
+            case .space(let negated): negated ? !Classes.isCommonSpace(scalar) : Classes.isSpace(scalar)
+            case .union(let members, let negated): members.contains { $0.contains(scalar) } != negated
+            }
+        }
+
+        var isClassEscape: Bool {
+            switch self {
+            case .digit, .word, .space: true
+            default: false
             }
         }
     }
@@ -47,8 +59,7 @@ struct SimplePattern: Sendable {
         anchoredEnd = scalars.last == "$" && !Self.isEscaped(scalars, at: scalars.endIndex - 1)
         if anchoredEnd { scalars = scalars.dropLast() }
         var atoms: [Atom] = []
-        while let first = scalars.first {
-            scalars = scalars.dropFirst()
+        while let first = scalars.popFirst() {
             let set: ScalarSet
             switch first {
             case "\\":
@@ -58,7 +69,7 @@ struct SimplePattern: Sendable {
                 guard let parsed = Self.characterClass(&scalars) else { return nil }
                 set = parsed
             case ".":
-                set = .any
+                set = .anyButNewline
             case "(", ")", "|", "*", "+", "?", "{", "}", "^", "$", "]":
                 return nil
             default:
@@ -70,8 +81,7 @@ struct SimplePattern: Sendable {
         self.atoms = atoms
     }
 
-    /// Whether the pattern matches somewhere in `string`; `nil` when deciding took more than `budget` steps of
-    /// backtracking (the caller then asks `NSRegularExpression`).
+    /// Whether the pattern matches somewhere in `string`; `nil` when deciding took more than `budget` steps.
     func matches(_ string: String, budget: Int = 10_000) -> Bool? {
         let scalars = Array(string.unicodeScalars)
         var steps = budget
@@ -88,7 +98,10 @@ struct SimplePattern: Sendable {
     /// Whether atoms `atom...` match `scalars` from `position` (to the end, if anchored there); backtracks over
     /// each quantifier, longest first, counting down `steps`.
     private func match(_ scalars: [Unicode.Scalar], from position: Int, atom: Int, steps: inout Int) -> Bool? {
-        guard atom < atoms.count else { return !anchoredEnd || position == scalars.count }
+        guard atom < atoms.count else {
+            guard anchoredEnd else { return true }
+            return position == scalars.count || (position == scalars.count - 1 && scalars[position] == "\n")
+        }
         let current = atoms[atom]
         var end = position
         while end < scalars.count, end - position < current.maximum, current.set.contains(scalars[end]) { end += 1 }
@@ -107,6 +120,7 @@ struct SimplePattern: Sendable {
 
     // MARK: Parsing
 
+    /// What `\` followed by `scalar` stands for, outside or inside a class.
     private static func escape(_ scalar: Unicode.Scalar) -> ScalarSet? {
         switch scalar {
         case "d": .digit(negated: false)
@@ -118,6 +132,8 @@ struct SimplePattern: Sendable {
         case "t": .literal("\t")
         case "n": .literal("\n")
         case "r": .literal("\r")
+        case "f": .literal("\u{0C}")
+        case "v": .literal("\u{0B}")
         default: "\\^$.|?*+()[]{}/-".unicodeScalars.contains(scalar) ? .literal(scalar) : nil
         }
     }
@@ -127,26 +143,37 @@ struct SimplePattern: Sendable {
         let negated = scalars.first == "^"
         if negated { scalars = scalars.dropFirst() }
         var members: [ScalarSet] = []
-        while let first = scalars.popFirst() {
-            switch first {
-            case "]":
-                return members.isEmpty ? nil : .union(members, negated: negated)
-            case "[":
-                return nil
-            case "\\":
-                guard let escaped = scalars.popFirst(), let set = escape(escaped) else { return nil }
-                members.append(set)
-            default:
-                if scalars.first == "-", let high = scalars.dropFirst().first, high != "]", high != "\\" {
-                    guard first <= high else { return nil }
-                    scalars = scalars.dropFirst(2)
-                    members.append(.range(first, high))
-                } else {
-                    members.append(.literal(first))
+        while let first = scalars.first, first != "]" {
+            guard let low = classAtom(&scalars) else { return nil }
+            if scalars.first == "-", let next = scalars.dropFirst().first, next != "]" {
+                scalars = scalars.dropFirst()
+                guard case .literal(let from) = low, case .literal(let to)? = classAtom(&scalars), from <= to else {
+                    return nil
                 }
+                members.append(.range(from, to))
+            } else {
+                members.append(low)
             }
         }
-        return nil
+        guard scalars.popFirst() == "]", !members.isEmpty else { return nil }
+        // Under negation the lenient classes would shrink what is accepted: such classes are not checked.
+        if negated, members.contains(where: \.isClassEscape) { return nil }
+        return .union(members, negated: negated)
+    }
+
+    /// One member of a class: a literal, an escaped character, or a class escape.
+    private static func classAtom(_ scalars: inout ArraySlice<Unicode.Scalar>) -> ScalarSet? {
+        guard let first = scalars.popFirst() else { return nil }
+        switch first {
+        case "\\":
+            guard let escaped = scalars.popFirst() else { return nil }
+            if escaped == "b" { return .literal("\u{08}") }  // backspace, inside a class
+            return escape(escaped)
+        case "[":
+            return nil
+        default:
+            return .literal(first)
+        }
     }
 
     private static func quantifier(_ scalars: inout ArraySlice<Unicode.Scalar>) -> (Int, Int)? {
@@ -157,22 +184,24 @@ struct SimplePattern: Sendable {
         case "+": bounds = (1, Int.max)
         case "{":
             guard let close = scalars.firstIndex(of: "}") else { return nil }
-            let inside = String(String.UnicodeScalarView(scalars[(scalars.startIndex + 1)..<close]))
-            let parts = inside.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+            let inside = scalars[(scalars.startIndex + 1)..<close]
+            guard inside.allSatisfy({ $0 == "," || ("0"..."9").contains($0) }) else { return nil }
+            let parts = String(String.UnicodeScalarView(inside))
+                .split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
             guard let low = Int(parts[0]), low <= 1_000 else { return nil }
             let high = parts.count == 1 ? low : parts[1].isEmpty ? Int.max : Int(parts[1]) ?? -1
             guard high >= low else { return nil }
             scalars = scalars[(close + 1)...]
-            return Self.lazy(&scalars) ? nil : (low, high)
+            return followedByQuantifier(scalars) ? nil : (low, high)
         default:
             return (1, 1)
         }
         scalars = scalars.dropFirst()
-        return Self.lazy(&scalars) ? nil : bounds
+        return followedByQuantifier(scalars) ? nil : bounds
     }
 
     /// A `?` after a quantifier (lazy) or a second quantifier: outside the subset.
-    private static func lazy(_ scalars: inout ArraySlice<Unicode.Scalar>) -> Bool {
+    private static func followedByQuantifier(_ scalars: ArraySlice<Unicode.Scalar>) -> Bool {
         guard let next = scalars.first else { return false }
         return "?*+{".unicodeScalars.contains(next)
     }
@@ -186,22 +215,35 @@ struct SimplePattern: Sendable {
         }
         return backslashes % 2 == 1
     }
+}
 
-    // MARK: ECMA-262 classes
+/// The character classes of ``SimplePattern``: lenient ones (ECMA-262 ∪ Python) and the ASCII ones the negated
+/// escapes complement.
+enum Classes {
+    static func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
+        isASCIIDigit(scalar) || scalar.properties.numericType == .decimal
+    }
+
+    static func isASCIIWord(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || isASCIIDigit(scalar) || scalar == "_"
+    }
 
     static func isWord(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
+        isASCIIWord(scalar) || scalar.properties.isAlphabetic || scalar.properties.numericType != nil
     }
 
-    static func isLineTerminator(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == "\n" || scalar == "\r" || scalar == "\u{2028}" || scalar == "\u{2029}"
-    }
-
-    /// WhiteSpace and LineTerminator of ECMA-262.
-    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+    /// Spaces both ECMA-262 and Python's `re` count.
+    static func isCommonSpace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x09...0x0D, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF: true
+        case 0x09...0x0D, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: true
         default: false
         }
+    }
+
+    /// Spaces either counts: ECMA-262 adds U+FEFF, Python U+001C…U+001F and U+0085.
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        isCommonSpace(scalar) || scalar == "\u{FEFF}" || (0x1C...0x1F).contains(scalar.value) || scalar == "\u{85}"
     }
 }
