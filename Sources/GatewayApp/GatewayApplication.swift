@@ -55,7 +55,7 @@ public struct GatewayApplication: Sendable {
         let listen = configuration.listen
         var app = Application(
             router: routes.router,
-            server: .http1WebSocketUpgrade(
+            server: GatewayServerChannel.builder(
                 webSocketRouter: routes.webSocketRouter,
                 configuration: .init(
                     http1: .init(
@@ -71,7 +71,8 @@ public struct GatewayApplication: Sendable {
                         maxFrameSize: configuration.limits.maxRequestBodyBytes,
                         autoPing: .enabled(timePeriod: .seconds(30))
                     )
-                )
+                ),
+                requestHeadTimeout: configuration.limits.requestHeadTimeout
             ),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "mcp-gateway"),
             onServerRunning: { channel in

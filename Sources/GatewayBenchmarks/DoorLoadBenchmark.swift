@@ -55,11 +55,20 @@ struct DoorLoadBenchmark {
                     throw BenchmarkError("tools/call failed: \(String(decoding: answer, as: UTF8.self))")
                 }
             }
-            stop = { running.cancel() }
+            stop = {
+                running.cancel()
+                _ = await running.value
+            }
         }
-        defer { Task { await stop() } }
-        try await call(0)  // the door works before it is measured
-        return try await measure(concurrency: concurrency, duration: duration, call: call)
+        do {
+            try await call(0)  // the door works before it is measured
+            let figures = try await measure(concurrency: concurrency, duration: duration, call: call)
+            await stop()
+            return figures
+        } catch {
+            await stop()
+            throw error
+        }
     }
 
     private func makeTransport(_ door: Door) -> any UpstreamTransport {
@@ -92,8 +101,12 @@ struct DoorLoadBenchmark {
                     while clock.now < deadline {
                         id += 1
                         let began = clock.now
-                        do { try await call(id) } catch { failures += 1 }
-                        latencies.append(clock.now - began)
+                        do {
+                            try await call(id)
+                            latencies.append(clock.now - began)
+                        } catch {
+                            failures += 1
+                        }
                     }
                     return (latencies, failures)
                 }

@@ -10,7 +10,8 @@ import Synchronization
 /// answer matched to its caller by id.
 final class WebSocketLoadClient: Sendable {
     private let outbound: Mutex<WebSocketOutboundWriter?> = Mutex(nil)
-    private let waiting = Mutex<[Int: CheckedContinuation<[UInt8], any Error>]>([:])
+    /// The callers waiting for answers, by id; `nil` once the connection ended (no new caller may wait).
+    private let waiting = Mutex<[Int: CheckedContinuation<[UInt8], any Error>]?>([:])
     private let connection: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     static func connect(url: String, logger: Logger) async throws -> WebSocketLoadClient {
@@ -29,13 +30,15 @@ final class WebSocketLoadClient: Sendable {
                     guard case .text(let text) = message, let reply = try? JSONRPCMessage.parse(Array(text.utf8)),
                         let id = reply.id?.description, let key = Int(id)
                     else { continue }
-                    client.waiting.withLock { $0.removeValue(forKey: key) }?.resume(returning: reply.bytes)
+                    client.waiting.withLock { $0?.removeValue(forKey: key) }?.resume(returning: reply.bytes)
                 }
             }
             readiness.finish()
-            for waiter in client.waiting.withLock({ $0.values }) {
-                waiter.resume(throwing: BenchmarkError("the WebSocket closed"))
+            let stranded = client.waiting.withLock { waiting in
+                defer { waiting = nil }
+                return waiting.map { Array($0.values) } ?? []
             }
+            for waiter in stranded { waiter.resume(throwing: BenchmarkError("the WebSocket closed")) }
         }
         client.connection.withLock { $0 = task }
         for await _ in ready { break }
@@ -65,10 +68,18 @@ final class WebSocketLoadClient: Sendable {
 
     private func exchange(id: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
-            waiting.withLock { $0[id] = continuation }
+            let registered = waiting.withLock { waiting in
+                guard waiting != nil else { return false }
+                waiting![id] = continuation
+                return true
+            }
+            guard registered else {
+                continuation.resume(throwing: BenchmarkError("the WebSocket closed"))
+                return
+            }
             Task {
                 do { try await send(bytes) } catch {
-                    waiting.withLock { $0.removeValue(forKey: id) }?.resume(throwing: error)
+                    waiting.withLock { $0?.removeValue(forKey: id) }?.resume(throwing: error)
                 }
             }
         }

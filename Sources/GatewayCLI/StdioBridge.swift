@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOWebSocket
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -51,7 +52,8 @@ struct StdioBridge {
         return webSocket
     }
 
-    /// Runs until stdin closes or the gateway closes the connection; returns the process's exit status.
+    /// Runs until stdin closes (then, once the requests sent are answered or 10 s passed, the connection is closed
+    /// normally and the status is 0) or the gateway ends the connection (status 1, the reason on stderr).
     func run() async throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let target = try Self.webSocketURL(for: url)
@@ -60,17 +62,23 @@ struct StdioBridge {
         let configuration = WebSocketClientConfiguration(
             maxFrameSize: 8 * 1024 * 1024, additionalHeaders: headers, autoPing: .enabled(timePeriod: .seconds(30)))
         let tls: TLSConfiguration? = target.hasPrefix("wss") ? .makeClientConfiguration() : nil
-        let lines = Self.standardInputLines()
+        let input = StandardInput.lines()
         let stdout = StdoutWriter()
+        let unanswered = UnansweredRequests()
+        let ended = EndedFirst()
         let close = try await WebSocketClient.connect(
             url: target, configuration: configuration, tlsConfiguration: tls, logger: logger
         ) { inbound, outbound, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await line in lines {
+                    for await line in input.lines {
+                        input.taken()
+                        unanswered.sent(line)
                         let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: line))
                         try await outbound.write(.custom(frame))
                     }
+                    ended.record(.input)
+                    await unanswered.drained(within: .seconds(10))
                     try await outbound.close(.normalClosure, reason: nil)
                 }
                 group.addTask {
@@ -78,43 +86,124 @@ struct StdioBridge {
                         guard case .text(let text) = message else { continue }
                         var bytes = Array(text.utf8)
                         if bytes.contains(0x0A), let value = try? JSONParser.parse(bytes) { bytes = value.serialized() }
+                        unanswered.received(bytes)
                         stdout.write(bytes + [0x0A])
                     }
+                    ended.record(.gateway)
                 }
                 try await group.next()
-                // Whichever side ended first: stdin (the close was sent; the gateway's answer ends the inbound
-                // side) or the gateway (nothing more can be delivered).
-                try await group.next()
+                // The gateway ending first leaves nothing to carry: stop reading stdin. Else wait for its close.
+                if ended.first == .gateway { group.cancelAll() } else { try await group.next() }
             }
         }
-        guard let close, close.closeCode != .normalClosure else { return 0 }
-        logger.error("the gateway closed the connection: \(close.closeCode) \(close.reason ?? "")")
-        return 1
+        if let failure = input.failure {
+            logger.error("stdin: \(failure)")
+            return 2
+        }
+        guard ended.first == .input else {
+            let reason = close.map { "\($0.closeCode) \($0.reason ?? "")" } ?? "without a close frame"
+            logger.error("the gateway ended the connection: \(reason)")
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Which side ended the bridge first.
+private final class EndedFirst: Sendable {
+    enum Side: Sendable { case input, gateway }
+    private let side = Mutex<Side?>(nil)
+
+    func record(_ ending: Side) { side.withLock { $0 = $0 ?? ending } }
+    var first: Side? { side.withLock { $0 } }
+}
+
+/// The ids of the requests sent that have no answer yet, so that stdin closing does not cut their answers off.
+private final class UnansweredRequests: Sendable {
+    private let ids = Mutex<Set<String>>([])
+    private let changes: AsyncStream<Void>.Continuation
+    private let changed: AsyncStream<Void>
+
+    init() { (changed, changes) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+
+    func sent(_ line: [UInt8]) {
+        guard let message = try? JSONRPCMessage.parse(line), message.kind == .request, let id = message.id else {
+            return
+        }
+        ids.withLock { _ = $0.insert(id.description) }
     }
 
-    /// stdin, one line at a time (without its newline, empty lines skipped), read on a thread of its own.
-    private static func standardInputLines() -> AsyncStream<[UInt8]> {
+    func received(_ bytes: [UInt8]) {
+        guard let message = try? JSONRPCMessage.parse(bytes),
+            message.kind == .response || message.kind == .errorResponse, let id = message.id
+        else { return }
+        ids.withLock { _ = $0.remove(id.description) }
+        changes.yield()
+    }
+
+    /// Returns once every request sent is answered, or after `limit`.
+    func drained(within limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in self.changed where self.ids.withLock({ $0.isEmpty }) { return }
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            changes.yield()
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// stdin, one line at a time (without its newline; empty lines skipped; a last line without one included), read on
+/// a thread of its own, and held back while the bridge has not taken the previous lines (at most 64 waiting).
+private final class StandardInput: Sendable {
+    let lines: AsyncStream<[UInt8]>
+    private let problem = Mutex<String?>(nil)
+    private let room = DispatchSemaphore(value: 64)
+
+    /// Why reading stopped before the end of the input, if it did.
+    var failure: String? { problem.withLock { $0 } }
+
+    private init(lines: AsyncStream<[UInt8]>) { self.lines = lines }
+
+    /// The bridge took a line: the reader may queue another.
+    func taken() { room.signal() }
+
+    static func lines() -> StandardInput {
         let (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let input = StandardInput(lines: lines)
+        let room = input.room
+        continuation.onTermination = { _ in room.signal() }
         let reader = Thread {
             var framer = NDJSONFramer()
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            func deliver(_ line: [UInt8]) {
+                room.wait()
+                continuation.yield(line)
+            }
             reading: while true {
                 let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
-                if count <= 0 { break }
+                if count < 0 {
+                    input.problem.withLock { $0 = "read failed (errno \(errno))" }
+                    break
+                }
+                if count == 0 {
+                    if let last = framer.remainder() { deliver(last) }
+                    break
+                }
                 framer.append(buffer[0..<count])
                 do {
-                    while let line = try framer.nextLine() {
-                        if !line.isEmpty { continuation.yield(line) }
-                    }
+                    while let line = try framer.nextLine() { deliver(line) }
                 } catch {
-                    FileHandle.standardError.write(Data("mcp-gateway connect: \(error)\n".utf8))
+                    input.problem.withLock { $0 = "\(error)" }
                     break reading
                 }
             }
             continuation.finish()
         }
         reader.start()
-        return lines
+        return input
     }
 }

@@ -28,7 +28,8 @@ INITIALIZE = {
 
 @pytest.fixture(scope="module")
 def ws_gateway(tmp_path_factory) -> Any:
-    gw = Gateway(tmp_path_factory.mktemp("ws-gateway"), {"mcpServers": {"demo": demo_stdio()}})
+    config = {"mcpServers": {"demo": demo_stdio()}, "limits": {"requestHeadTimeout": "1s"}}
+    gw = Gateway(tmp_path_factory.mktemp("ws-gateway"), config)
     gw.shared = True
     gw.start()
     yield gw
@@ -174,6 +175,8 @@ async def test_a_message_at_the_limit_is_served(ws_gateway) -> None:
 
 
 async def test_concurrent_requests_on_one_connection_are_answered_by_id(ws_gateway) -> None:
+    """200 calls sent at once: each is answered under its own id, with its own result, or refused while 64 are in
+    flight; none is lost."""
     async with websockets.connect(endpoint(ws_gateway), subprotocols=["mcp"]) as ws:
         await initialized(ws)
         for i in range(200):
@@ -182,8 +185,61 @@ async def test_concurrent_requests_on_one_connection_are_answered_by_id(ws_gatew
         answers = {}
         while len(answers) < 200:
             message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-            answers[message["id"]] = message["result"]["content"][0]["text"]
-    assert answers == {i: f"n{i}" for i in range(200)}
+            answers[message["id"]] = message
+    assert set(answers) == set(range(200))
+    served = {i for i, m in answers.items() if "result" in m}
+    assert len(served) >= 64 and all(answers[i]["result"]["content"][0]["text"] == f"n{i}" for i in served)
+    assert all(answers[i]["error"]["code"] == -32603 for i in set(answers) - served)
+
+
+async def test_a_busy_connection_refuses_the_65th_request_and_keeps_reading(ws_gateway) -> None:
+    """64 requests may be in flight on one connection; one more is refused at once, and answers to everything
+    else (here: the client's cancellation of one call) are still read while the 64 run."""
+    slow = {"name": "demo__slow", "arguments": {"steps": 1, "delayMs": 1500}}
+    async with websockets.connect(endpoint(ws_gateway), subprotocols=["mcp"]) as ws:
+        await initialized(ws)
+        for i in range(64):
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": slow}))
+        refused = await exchange(ws, {"jsonrpc": "2.0", "id": 64, "method": "tools/call", "params": slow})
+        assert refused["id"] == 64 and refused["error"]["code"] == -32603, refused
+        assert "64 requests are in flight" in refused["error"]["message"]
+        await ws.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 0}}))
+        answered = {}
+        while len(answered) < 64:
+            message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            answered[message["id"]] = message
+        assert set(answered) == set(range(64))
+        # The cancellation was read while the connection was busy: the call ended without its result.
+        assert "result" not in answered[0] and answered[0]["error"]["message"] == "request cancelled", answered[0]
+        assert all("result" in answered[i] for i in range(1, 64))
+        after = await exchange(ws, {"jsonrpc": "2.0", "id": 99, "method": "ping"})
+        assert after["result"] == {}
+
+
+async def test_a_connection_that_sends_no_request_head_is_closed(ws_gateway) -> None:
+    host, port = ws_gateway.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x")  # and never the blank line
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the gateway, unanswered
+    writer.close()
+    # A complete head within the limit is served.
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 200")
+    writer.close()
+
+
+async def test_a_large_answer_arrives_whole(ws_gateway) -> None:
+    """Answers over 1 MiB travel as a text frame and continuations."""
+    async with websockets.connect(endpoint(ws_gateway), subprotocols=["mcp"], max_size=None) as ws:
+        await initialized(ws)
+        chunk = "z" * 900_000
+        await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                  "params": {"name": "demo__echo", "arguments": {"text": chunk}}}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        assert answer["result"]["content"][0]["text"] == chunk
 
 
 async def test_shutdown_closes_open_connections(tmp_path) -> None:
@@ -192,7 +248,8 @@ async def test_shutdown_closes_open_connections(tmp_path) -> None:
         await initialized(ws)
         stopping = asyncio.get_running_loop().run_in_executor(None, gw.stop)
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), TIMEOUT)
+            while True:  # notifications may come first (a server stopping changes the lists)
+                await asyncio.wait_for(ws.recv(), TIMEOUT)
         code, survivors, elapsed = await stopping
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
     assert code == 0 and not survivors and elapsed < 5, (code, survivors, elapsed)
@@ -217,6 +274,35 @@ async def test_connect_bridges_stdio_for_the_sdk_stdio_client(ws_gateway) -> Non
 def test_connect_ends_cleanly_when_stdin_closes(ws_gateway) -> None:
     done = bridge(ws_gateway.mcp("demo"), stdin="")
     assert done.returncode == 0, done.stderr
+
+
+def test_connect_answers_what_was_sent_before_stdin_closed(ws_gateway) -> None:
+    """Piped input that ends right after its requests still gets every answer; a last line without a newline counts."""
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "slow", "arguments": {"steps": 1, "delayMs": 300}}}
+    ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+    lines = [json.dumps(INITIALIZE), json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+             json.dumps(call), json.dumps(ping)]
+    done = bridge(ws_gateway.mcp("demo"), stdin="\n".join(lines))  # no newline after the last line
+    assert done.returncode == 0, done.stderr
+    answers = {message["id"]: message for message in map(json.loads, done.stdout.splitlines()) if "id" in message}
+    assert set(answers) == {0, 2, 3}, done.stdout
+    assert answers[2]["result"]["content"][0]["type"] == "text"
+
+
+def test_connect_exits_1_when_the_gateway_goes_away(tmp_path) -> None:
+    gw = Gateway(tmp_path, {"mcpServers": {"demo": demo_stdio()}}).start()
+    proc = subprocess.Popen([GATEWAY_BIN, "connect", gw.mcp()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(json.dumps(INITIALIZE) + "\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["id"] == 0
+        gw.stop()
+        assert proc.wait(TIMEOUT) == 1  # stdin is still open: the bridge ends because the gateway did
+        assert "the gateway ended the connection" in proc.stderr.read()
+    finally:
+        proc.kill()
 
 
 @pytest.mark.parametrize(

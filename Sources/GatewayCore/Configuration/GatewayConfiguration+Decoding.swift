@@ -73,6 +73,8 @@ extension GatewayConfiguration {
             self.limits.maxSessions = try limits.int("maxSessions", in: 1...10_000_000) ?? self.limits.maxSessions
             self.limits.shutdownGracePeriod =
                 try limits.duration("shutdownGracePeriod") ?? self.limits.shutdownGracePeriod
+            self.limits.requestHeadTimeout =
+                try limits.duration("requestHeadTimeout") ?? self.limits.requestHeadTimeout
             try limits.finish()
         }
         if var session = try root.object("session") {

@@ -67,6 +67,8 @@ public struct LimitsConfiguration: Sendable, Hashable {
     public var maxSessions = 100_000
     /// On SIGTERM, how long requests in flight may run before they are cancelled and upstreams are stopped.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// How long a new connection may take to send its first complete request head before it is closed.
+    public var requestHeadTimeout: Duration = .seconds(30)
 
     public init() {}
 }

@@ -6,6 +6,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// MCP over WebSocket on `/ws` and `/mcp/{server}/ws`: subprotocol `mcp`, one JSON-RPC message (or 2025-03-26
 /// batch) per text frame, both ways. The connection is the session: it starts with `initialize` and ends when
@@ -21,7 +22,7 @@ public struct WebSocketEndpoint: Sendable {
     let maxMessageBytes: Int
 
     static let subprotocol = "mcp"
-    /// Requests of one connection handled at once; reading the socket waits beyond that.
+    /// Requests of one connection handled at once; one more is refused (-32603) until one is answered.
     static let concurrentRequests = 64
 
     public init(router: MCPRouter, configuration: GatewayConfiguration) {
@@ -108,8 +109,7 @@ public struct WebSocketEndpoint: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await message in pushes {
-                    let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: message))
-                    do { try await outbound.write(.custom(frame)) } catch { return }
+                    do { try await Self.write(message, to: outbound) } catch { return }
                 }
                 // The stream ended without the connection: the client fell too far behind, or the session was ended.
                 if !Task.isCancelled { try? await outbound.close(.goingAway, reason: "the session ended") }
@@ -120,8 +120,31 @@ public struct WebSocketEndpoint: Sendable {
         }
     }
 
-    /// Reads the client's messages: `initialize` in order (what follows needs its answer), everything else
-    /// concurrently, at most ``concurrentRequests`` at a time.
+    /// Frames of at most this size carry a message (larger ones go as a text frame and continuations).
+    static let frameBytes = 1 << 20
+
+    /// One message as one text frame, or split into continuation frames when larger than ``frameBytes``.
+    private static func write(_ message: [UInt8], to outbound: WebSocketOutboundWriter) async throws {
+        guard message.count > frameBytes else {
+            try await outbound.write(
+                .custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: message))))
+            return
+        }
+        var start = 0
+        while start < message.count {
+            let end = min(start + frameBytes, message.count)
+            let frame = WebSocketFrame(
+                fin: end == message.count, opcode: start == 0 ? .text : .continuation,
+                data: ByteBuffer(bytes: message[start..<end]))
+            try await outbound.write(.custom(frame))
+            start = end
+        }
+    }
+
+    /// Reads the client's messages, never pausing (pings, the client's answers and its cancellations must get
+    /// through however busy the connection is): `initialize`, notifications and the client's answers at once and in
+    /// order; requests as child tasks, at most ``concurrentRequests`` at a time (one more is refused with -32603).
+    /// Leaving cancels the requests still running, which tells their servers.
     private func read(
         _ inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
@@ -129,34 +152,58 @@ public struct WebSocketEndpoint: Sendable {
         logger: Logger
     ) async throws {
         let dispatcher = dispatcher
-        // Requests run as tasks of their own, so a client that leaves is not kept waiting for its calls: ending
-        // the session cancels them upstream. `finished` paces reading to ``concurrentRequests`` at a time.
-        let (finished, finishing) = AsyncStream<Void>.makeStream()
-        var pace = finished.makeAsyncIterator()
-        var inFlight = 0
-        for try await message in inbound.messages(maxSize: maxMessageBytes) {
-            guard case .text(let text) = message else {
-                try? await outbound.close(
-                    .unacceptableData, reason: "MCP over WebSocket carries JSON-RPC in text frames")
-                return
-            }
-            let payload: JSONRPCPayload
-            do throws(JSONRPCDecodingError) {
-                payload = try JSONRPCPayload.parse(Array(text.utf8))
-            } catch {
-                session.push(GatewayError(error).jsonRPCResponse(id: error.id))
-                continue
-            }
-            if case .single(let single) = payload, single.method == "initialize" {
-                await dispatcher.receive(payload, in: session, logger: logger)
-                continue
-            }
-            if inFlight == Self.concurrentRequests, await pace.next() != nil { inFlight -= 1 }
-            inFlight += 1
-            Task {
-                await dispatcher.receive(payload, in: session, logger: logger)
-                finishing.yield()
+        let slots = RequestSlots(Self.concurrentRequests)
+        try await withThrowingDiscardingTaskGroup { requests in
+            defer { requests.cancelAll() }
+            for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                guard case .text(let text) = message else {
+                    try? await outbound.close(
+                        .unacceptableData, reason: "MCP over WebSocket carries JSON-RPC in text frames")
+                    return
+                }
+                let payload: JSONRPCPayload
+                do throws(JSONRPCDecodingError) {
+                    payload = try JSONRPCPayload.parse(Array(text.utf8))
+                } catch {
+                    session.push(GatewayError(error).jsonRPCResponse(id: error.id))
+                    continue
+                }
+                guard case .single(let single) = payload, single.kind == .request, single.method != "initialize"
+                else {
+                    await dispatcher.receive(payload, in: session, logger: logger)
+                    continue
+                }
+                guard slots.take() else {
+                    session.push(
+                        GatewayError(
+                            .overloaded,
+                            "Overloaded: \(Self.concurrentRequests) requests are in flight on this connection; retry when one is answered"
+                        ).jsonRPCResponse(id: single.id))
+                    continue
+                }
+                requests.addTask {
+                    await dispatcher.receive(payload, in: session, logger: logger)
+                    slots.release()
+                }
             }
         }
     }
+}
+
+/// How many more requests a connection may have in flight.
+private final class RequestSlots: Sendable {
+    private let free: Mutex<Int>
+
+    init(_ count: Int) { free = Mutex(count) }
+
+    /// Takes a slot; `false` when none is free.
+    func take() -> Bool {
+        free.withLock { free in
+            guard free > 0 else { return false }
+            free -= 1
+            return true
+        }
+    }
+
+    func release() { free.withLock { $0 += 1 } }
 }

@@ -56,4 +56,12 @@ public struct NDJSONFramer: Sendable {
         searchFrom -= start
         start = 0
     }
+
+    /// At the end of the input: what is left after the last newline, if anything (a last line without one).
+    public mutating func remainder() -> [UInt8]? {
+        let rest = Array(buffer[start...])
+        buffer.removeAll()
+        (start, searchFrom) = (0, 0)
+        return rest.allSatisfy({ $0 == 0x0D || $0 == 0x20 || $0 == 0x09 }) ? nil : rest
+    }
 }
