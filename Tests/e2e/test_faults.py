@@ -4,6 +4,7 @@ keeps serving everything else, and recovers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import socket
 import time
@@ -301,6 +302,27 @@ async def test_a_tool_call_is_never_sent_twice_when_its_connection_dies(tmp_path
             assert dropped["error"]["code"] == -32603, dropped
             assert dropped["error"]["data"]["server"] == "closing", dropped
             assert text_of((await s.call("closing__count", {}))["result"]) == "1"
+    finally:
+        server.stop()
+        gw.stop_and_check()
+
+
+async def test_an_oversized_sse_event_from_an_upstream_fails_that_call_only(tmp_path) -> None:
+    """An SSE event over `limits.maxUpstreamMessageBytes` fails its call with an error naming the server; an event
+    under the limit on the next call is delivered, and the session goes on."""
+    server = Upstream([PYTHON, str(E2E_FIXTURES / "closing_http_server.py")], r"^listening (http://\S+)", on_stderr=False)
+    config = {"servers": {"closing": {"url": server.url, "timeout": "5s"}}, "limits": {"maxUpstreamMessageBytes": 16384}}
+    gw = Gateway(tmp_path, config).start()
+    try:
+        async with http_client() as client:
+            s = RawSession(client, gw.mcp())
+            await s.initialize()
+            too_big = await asyncio.wait_for(s.call("closing__huge", {"bytes": 20000}), 10)
+            error = upstream_error(too_big, "closing")
+            assert "16384" in json.dumps(error), error
+            fits = await asyncio.wait_for(s.call("closing__huge", {"bytes": 1000}), 10)
+            assert text_of(fits["result"]) == "x" * 1000, fits
+            assert text_of((await s.call("closing__count", {}))["result"]) == "0"
     finally:
         server.stop()
         gw.stop_and_check()
