@@ -30,9 +30,10 @@ extension MCPRouter {
         name: String,
         context: MCPRequestContext
     ) -> MCPReply? {
-        guard server.configuration.validatesToolArguments, let contract = contract(of: tool, on: server) else {
-            return nil
-        }
+        // The arguments are parsed only when there is a schema to check them against.
+        guard server.configuration.validatesToolArguments, let contract = contract(of: tool, on: server),
+            contract.schema != nil
+        else { return nil }
         guard let violation = contract.violation(of: message.paramValue("arguments")) else { return nil }
         var result: JSONObject = [
             "content": [["type": "text", "text": .string("Invalid arguments for tool \(name): \(violation)")]],

@@ -1,6 +1,6 @@
 /// What the router has learnt about one server's names from its lists: aliases of long tool and prompt names, the
-/// complete set of names once a whole list was seen, each tool's input contract, and which resource URIs and URI templates it serves (for
-/// routing `resources/read`).
+/// complete set of names once a whole list was seen, each tool's input contract, and which resource URIs and URI
+/// templates it serves (for routing `resources/read`).
 struct ServerCatalog: Sendable {
     /// Counts resets (`list_changed`, restarts): a page fetched before the latest one teaches nothing.
     var generation = 0

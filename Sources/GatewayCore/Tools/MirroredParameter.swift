@@ -5,8 +5,8 @@ import GatewayWire
 ///
 /// The annotation is valid only on a string, integer or boolean property reached from the schema root through
 /// `properties` alone, with a header-token name unique (ignoring case) in the schema. A tool with any invalid
-/// annotation is left out of `tools/list`, as the revision requires of HTTP clients (the gateway is one towards its
-/// upstreams), and cannot be called.
+/// annotation is left out of `tools/list` for 2026-07-28 clients, as the revision requires of HTTP clients, and they
+/// cannot call it; session-based clients, to whom the annotation means nothing, keep it.
 struct MirroredParameter: Sendable, Hashable {
     enum Kind: String, Sendable { case string, integer, boolean }
 
