@@ -188,6 +188,14 @@ extension GatewayConfiguration {
         var server = ServerConfiguration(name: name, prefix: prefix, instances: instances)
         server.callTimeout = try entry.duration("timeout") ?? server.callTimeout
         server.connectTimeout = try entry.duration("connectTimeout") ?? server.connectTimeout
+        if let era = try entry.string("era") {
+            guard let choice = UpstreamEraChoice(rawValue: era) else {
+                throw ConfigurationError(
+                    path: entry.child("era"),
+                    "must be one of \(UpstreamEraChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            server.era = choice
+        }
         if var tools = try entry.object("tools") {
             server.tools = ToolFilter(
                 allow: try tools.stringArray("allow") ?? [], deny: try tools.stringArray("deny") ?? [])
@@ -225,7 +233,7 @@ extension GatewayConfiguration {
     }
 
     static let serverKeys: Set<String> = [
-        "disabled", "prefix", "instances", "timeout", "connectTimeout", "tools", "loadBalancer", "pool",
+        "disabled", "prefix", "instances", "timeout", "connectTimeout", "era", "tools", "loadBalancer", "pool",
     ]
     static let instanceKeys: Set<String> = ["id", "weight", "metadata"]
     static let transportKeys: Set<String> = [

@@ -14,12 +14,25 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxCallDuration: Duration = .seconds(600)
     /// Longest start-up (spawn and `initialize`) of one instance.
     public var connectTimeout: Duration = .seconds(30)
+    /// Which MCP era the gateway speaks to this server's instances (`era`, default `auto`).
+    public var era = UpstreamEraChoice.auto
 
     public init(name: String, prefix: String? = nil, instances: [UpstreamInstanceConfiguration]) {
         self.name = name
         self.prefix = prefix ?? name
         self.instances = instances
     }
+}
+
+/// How the gateway picks the MCP era of an upstream instance.
+public enum UpstreamEraChoice: String, Sendable, Hashable, CaseIterable {
+    /// As the 2026-07-28 revision says for dual-era clients: `server/discover` first, and `initialize` if the
+    /// instance does not answer it as a 2026-07-28 server; probed again whenever the instance (re)connects.
+    case auto
+    /// 2026-07-28 only: an instance that does not answer `server/discover` is reported down.
+    case modern
+    /// The session-based revisions only (`initialize`), never probed.
+    case legacy
 }
 
 /// Which of a server's tools are exposed, by glob (`*`, `?`). Deny wins over allow; an empty allow list allows all.

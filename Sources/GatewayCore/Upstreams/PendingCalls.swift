@@ -69,6 +69,7 @@ public final class PendingCalls: Sendable {
     /// If the calling task is cancelled, the call is dropped and reported as abandoned.
     public func call(
         _ request: UpstreamRequest,
+        era: MCPEra = .legacy,
         now: ContinuousClock.Instant = .now,
         write: @Sendable (_ bytes: [UInt8]) -> GatewayError?
     ) async throws(GatewayError) -> MCPReply {
@@ -93,7 +94,7 @@ public final class PendingCalls: Sendable {
                         continuation.resume(throwing: refusal)
                     } else if Task.isCancelled {
                         abandon(id)
-                    } else if let error = write(request.encoded(upstreamID: id)) {
+                    } else if let error = write(request.encoded(upstreamID: id, era: era)) {
                         fail(id, error)
                     }
                 }

@@ -34,6 +34,25 @@ public struct UpstreamRequest: Sendable {
     /// be asked anything during it (a batch element, a 2026-07-28 request other than a call, prompt or read, or
     /// the gateway's own requests).
     public var serverRequests: ServerRequestSink?
+    /// What a 2026-07-28 upstream, which keeps no session, is told with the request.
+    public var modern = ModernFields()
+
+    /// The per-request facts a 2026-07-28 upstream needs, since it remembers nothing between requests. A 2026-07-28
+    /// client's request already carries its own `_meta`; these fill it in for a session client's request, and for
+    /// the gateway's own.
+    public struct ModernFields: Sendable {
+        /// What the client can be asked (sampling, elicitation, roots); empty when it cannot be asked during this
+        /// request, so the upstream does not answer `input_required`.
+        public var clientCapabilities: JSONValue = [:]
+        /// The level of log messages the client wants about this request (`logging/setLevel` of its session).
+        public var logLevel: LogLevel?
+        /// `Mcp-Name`: the tool or prompt name, or the resource URI, as the upstream knows it (without prefix).
+        public var name: String?
+        /// `Mcp-Param-{name}` headers for the tool's `x-mcp-header` arguments, values already header-encoded.
+        public var mirroredHeaders: [(name: String, value: String)] = []
+
+        public init() {}
+    }
 
     public init(
         _ body: Body,
@@ -62,13 +81,17 @@ public struct UpstreamRequest: Sendable {
         }
     }
 
-    /// The bytes to send upstream, carrying `upstreamID` as id and (if the client asked for progress) as token.
-    public func encoded(upstreamID: Int) -> [UInt8] {
+    /// The bytes to send upstream, carrying `upstreamID` as id and (if the client asked for progress) as token; for a
+    /// 2026-07-28 upstream (`era` `.modern`), with the per-request `_meta` it needs.
+    public func encoded(upstreamID: Int, era: MCPEra = .legacy) -> [UInt8] {
         switch body {
         case .forward(let message, let edits):
             var all = edits
             if let idEdit = message.replacingID(with: JSONRPCID(upstreamID)) { all.append(idEdit) }
-            if bridgesStatelessClient, let meta = message.metaRange, case .object(var members) = message.value(at: meta)
+            if era == .modern {
+                if let edit = modernMetaEdit(message, upstreamID: upstreamID) { all.append(edit) }
+            } else if bridgesStatelessClient, let meta = message.metaRange,
+                case .object(var members) = message.value(at: meta)
             {
                 for key in Self.statelessMetaKeys { members[key] = nil }
                 if members["progressToken"] != nil { members["progressToken"] = .number(JSONNumber(upstreamID)) }
@@ -78,8 +101,60 @@ public struct UpstreamRequest: Sendable {
             }
             return message.splicing(all)
         case .synthesized(let method, let params):
-            return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: params)
+            guard era == .modern else {
+                return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: params)
+            }
+            var members = params?.objectValue ?? [:]
+            members["_meta"] = .object(modernMeta(members["_meta"]?.objectValue ?? [:], upstreamID: upstreamID))
+            return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: .object(members))
         }
+    }
+
+    /// How the gateway names itself to 2026-07-28 upstreams in `_meta` (it is their client).
+    public static let gatewayClientInfo: JSONValue = [
+        "name": "mcp-gateway", "version": .string(GatewayVersion.current),
+    ]
+
+    /// `params` with the `_meta` of a request the gateway makes on its own account to a 2026-07-28 server.
+    public static func stampedForStatelessServer(_ params: JSONValue?) -> JSONValue {
+        var members = params?.objectValue ?? [:]
+        var meta = members["_meta"]?.objectValue ?? [:]
+        meta["io.modelcontextprotocol/protocolVersion"] = .string(MCPProtocolVersion.latestStateless)
+        meta["io.modelcontextprotocol/clientCapabilities"] = .object([:])
+        meta["io.modelcontextprotocol/clientInfo"] = gatewayClientInfo
+        members["_meta"] = .object(meta)
+        return .object(members)
+    }
+
+    /// The `_meta` a 2026-07-28 upstream gets: the request's own members, the version, and (unless a 2026-07-28 client
+    /// wrote them itself) the client's capabilities, the gateway as client and the log level; the progress token is
+    /// the gateway's.
+    private func modernMeta(_ existing: JSONObject, upstreamID: Int) -> JSONObject {
+        var members = existing
+        members["io.modelcontextprotocol/protocolVersion"] = .string(MCPProtocolVersion.latestStateless)
+        if !bridgesStatelessClient {
+            members["io.modelcontextprotocol/clientCapabilities"] = modern.clientCapabilities
+            members["io.modelcontextprotocol/clientInfo"] = Self.gatewayClientInfo
+            members["io.modelcontextprotocol/logLevel"] = modern.logLevel.map { .string($0.rawValue) }
+        }
+        if members["progressToken"] != nil { members["progressToken"] = .number(JSONNumber(upstreamID)) }
+        return members
+    }
+
+    /// The edit that writes ``modernMeta(_:upstreamID:)`` into a forwarded request's params.
+    private func modernMetaEdit(_ message: JSONRPCMessage, upstreamID: Int) -> ByteEdit? {
+        if let range = message.metaRange, case .object(let existing) = message.value(at: range) {
+            return ByteEdit(
+                range: range, replacement: JSONValue.object(modernMeta(existing, upstreamID: upstreamID)).serialized())
+        }
+        guard let params = message.paramsRange, message.bytes[params.lowerBound] == UInt8(ascii: "{") else {
+            return nil
+        }
+        var inserted = JSONValue.quoted("_meta") + [UInt8(ascii: ":")]
+        inserted += JSONValue.object(modernMeta([:], upstreamID: upstreamID)).serialized()
+        if !message.members(at: params).isEmpty { inserted.append(UInt8(ascii: ",")) }
+        let start = params.lowerBound + 1
+        return ByteEdit(range: start..<start, replacement: inserted)
     }
 
     /// A message the upstream sent for this request, with the client's id or progress token put back.

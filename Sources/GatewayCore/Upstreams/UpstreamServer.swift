@@ -37,7 +37,8 @@ public final class UpstreamServer: Sendable {
         owner: String,
         readinessWait: Duration? = nil,
         statelessClient: Bool = false,
-        serverRequests: ServerRequestSink? = nil
+        serverRequests: ServerRequestSink? = nil,
+        modern: UpstreamRequest.ModernFields = .init()
     ) async throws(GatewayError) -> MCPReply {
         var request = UpstreamRequest(
             body,
@@ -49,6 +50,7 @@ public final class UpstreamServer: Sendable {
         )
         request.bridgesStatelessClient = statelessClient
         request.serverRequests = serverRequests
+        request.modern = modern
         return try await nextTransport().send(request)
     }
 
@@ -63,6 +65,11 @@ public final class UpstreamServer: Sendable {
     /// The handshake of a running instance, if any is up.
     public var currentHandshake: UpstreamHandshake? {
         transports.lazy.compactMap(\.currentHandshake).first
+    }
+
+    /// Whether any running instance is served statelessly (2026-07-28), and so may answer `input_required`.
+    var servesStatelessly: Bool {
+        transports.contains { $0.currentHandshake?.era == .modern }
     }
 
     /// Whether the server declared `capability` (`tools`, `prompts`, …); `nil` while no instance is up.

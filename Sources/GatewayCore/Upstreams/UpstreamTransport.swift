@@ -1,7 +1,8 @@
 import GatewayWire
 import Logging
 
-/// What an upstream said about itself in its `initialize` result.
+/// What an upstream said about itself: its `initialize` result (session-based revisions), or its `server/discover`
+/// result (2026-07-28, served statelessly).
 public struct UpstreamHandshake: Sendable {
     public let protocolVersion: String
     public let capabilities: JSONObject
@@ -14,6 +15,21 @@ public struct UpstreamHandshake: Sendable {
         serverInfo = result["serverInfo"]
         instructions = result["instructions"]?.stringValue
     }
+
+    /// A `server/discover` result, or `nil` when it does not offer a version the gateway speaks statelessly.
+    public init?(discoverResult result: JSONValue) {
+        let offered = result["supportedVersions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard let version = MCPProtocolVersion.stateless.first(where: offered.contains),
+            let capabilities = result["capabilities"]?.objectValue
+        else { return nil }
+        protocolVersion = version
+        self.capabilities = capabilities
+        serverInfo = result["_meta"]?["io.modelcontextprotocol/serverInfo"] ?? result["serverInfo"]
+        instructions = result["instructions"]?.stringValue
+    }
+
+    /// `.modern` for an instance served statelessly (it answered `server/discover`).
+    public var era: MCPEra { MCPProtocolVersion.era(of: protocolVersion) }
 }
 
 /// How one instance is doing, for health reporting and error messages.
