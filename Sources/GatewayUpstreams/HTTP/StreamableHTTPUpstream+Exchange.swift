@@ -14,7 +14,8 @@ extension StreamableHTTPUpstream {
         _ bytes: [UInt8],
         upstreamID: Int,
         request: UpstreamRequest?,
-        sessionHeaders: Bool
+        sessionHeaders: Bool,
+        modern: ModernRequestHeaders? = nil
     ) async throws(GatewayError) -> (HTTPHeaders, MCPReply) {
         let pool: UpstreamHTTPConnectionPool
         switch self.pool {
@@ -36,7 +37,7 @@ extension StreamableHTTPUpstream {
                 inFlight[upstreamID]?.promise = promise
             }
         }
-        let head = requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: sessionHeaders)
+        let head = requestHead(method: .POST, bodyLength: bytes.count, sessionHeaders: sessionHeaders, modern: modern)
         let response: UpstreamHTTPResponse
         do {
             response = try await pool.execute(
@@ -80,7 +81,14 @@ extension StreamableHTTPUpstream {
             throw GatewayError(.sessionNotFound, "session expired")
         default:
             finished()
-            let text = String(decoding: (try? await response.collect(limit: 2048)) ?? [], as: UTF8.self)
+            let body = (try? await response.collect(limit: maxMessageBytes)) ?? []
+            // 2026-07-28 servers answer errors with a 4xx status and the JSON-RPC error as the body.
+            if contentType.hasPrefix("application/json"), let message = try? JSONRPCMessage.parse(body),
+                message.kind == .errorResponse, message.id?.intValue == upstreamID
+            {
+                return (response.headers, .response(request?.restoring(message) ?? message.bytes))
+            }
+            let text = String(decoding: body.prefix(2048), as: UTF8.self)
             throw GatewayError.upstream(
                 .upstreamRejected,
                 server: server.name,
@@ -186,13 +194,22 @@ extension StreamableHTTPUpstream {
         backoff.cap = .seconds(30)
         var generator = SystemRandomNumberGenerator()
         while !Task.isCancelled {
-            guard (try? await gate.wait(timeout: .seconds(3600), timeoutError: unavailable("not ready"))) != nil,
+            guard let handshake = try? await gate.wait(timeout: .seconds(3600), timeoutError: unavailable("not ready")),
                 case .success(let pool) = pool
             else {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
             let started = ContinuousClock.now
+            if era == .modern {
+                if await listen(pool, capabilities: handshake.capabilities) {
+                    backoff = RestartBackoff()
+                    backoff.cap = .seconds(30)
+                    continue
+                }
+                try? await Task.sleep(for: backoff.delay(afterRunningFor: .now - started, using: &generator))
+                continue
+            }
             do {
                 var head = requestHead(method: .GET, bodyLength: 0, sessionHeaders: true)
                 head.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
@@ -227,6 +244,62 @@ extension StreamableHTTPUpstream {
         }
     }
 
+    /// A 2026-07-28 server's `subscriptions/listen` stream, asking for what ``interest`` holds, until it ends or
+    /// the subscribed resources change. Returns `true` when it ended for a change (reopen at once), `false` when the
+    /// server ended it or failed (reopen with backoff). With nothing to listen for, waits for a subscription.
+    func listen(_ pool: UpstreamHTTPConnectionPool, capabilities: JSONObject) async -> Bool {
+        guard let params = interest.listenParams(capabilities: capabilities) else {
+            for await _ in interest.changes { return true }
+            return false
+        }
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let request = UpstreamRequest(
+            .synthesized(method: "subscriptions/listen", params: params), owner: UpstreamRequest.gatewayOwner,
+            idleTimeout: .seconds(3600), maxDuration: .seconds(3600))
+        let bytes = request.encoded(upstreamID: id, era: .modern)
+        let head = requestHead(
+            method: .POST, bodyLength: bytes.count, sessionHeaders: true, modern: ModernRequestHeaders(request))
+        let exchange = ListenExchange()
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { [interest] in
+                for await _ in interest.changes {
+                    exchange.changed.store(true, ordering: .relaxed)
+                    // The exchange may not be written yet, and a cancellation before it is lost: repeat until the
+                    // stream has ended (this task is then cancelled).
+                    while !Task.isCancelled {
+                        if let (channel, promise) = exchange.current.withLock({ $0 }) {
+                            pool.cancel(promise, on: channel)
+                        }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    return
+                }
+            }
+            do {
+                let response = try await pool.execute(
+                    head, body: ByteBuffer(bytes: bytes), idleTimeout: nil, deadline: nil, retryable: true,
+                    onExchange: { channel, promise in exchange.current.withLock { $0 = (channel, promise) } })
+                if case .stream(let body) = response.body, response.status == 200 {
+                    let reader = SSEMessageReader(body: body, maxEventBytes: maxMessageBytes)
+                    while let message = try await reader.next(), message.kind == .notification {
+                        if message.method != "notifications/subscriptions/acknowledged" {
+                            events.onNotification(server.name, message)
+                        }
+                    }
+                } else {
+                    let text = String(decoding: (try? await response.collect(limit: 512)) ?? [], as: UTF8.self)
+                    logger.debug(
+                        "HTTP server refused subscriptions/listen",
+                        metadata: ["http.status": "\(response.status)", "body": "\(text)"])
+                }
+            } catch {
+                logger.debug("HTTP server listen stream ended", metadata: ["error": "\(error)"])
+            }
+            group.cancelAll()
+            return exchange.changed.load(ordering: .relaxed)
+        }
+    }
+
     // MARK: Helpers
 
     /// Notifications about the server as a whole, relayed to every session even when they arrive on a request's stream.
@@ -235,7 +308,12 @@ extension StreamableHTTPUpstream {
         "notifications/resources/list_changed", "notifications/resources/updated",
     ]
 
-    func requestHead(method: HTTPMethod, bodyLength: Int, sessionHeaders: Bool) -> HTTPRequestHead {
+    func requestHead(
+        method: HTTPMethod,
+        bodyLength: Int,
+        sessionHeaders: Bool,
+        modern: ModernRequestHeaders? = nil
+    ) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(8 + endpoint.headers.count)
         for (name, value) in endpoint.headers { headers.add(name: name, value: value) }
@@ -243,7 +321,9 @@ extension StreamableHTTPUpstream {
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         headers.replaceOrAdd(name: "Content-Length", value: String(bodyLength))
-        if sessionHeaders {
+        if let modern {
+            modern.write(into: &headers)
+        } else if sessionHeaders {
             let (id, version) = session.withLock { ($0.id, $0.protocolVersion) }
             if let id { headers.replaceOrAdd(name: "Mcp-Session-Id", value: id) }
             if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
@@ -272,4 +352,10 @@ extension StreamableHTTPUpstream {
             throw unavailable("\(error)")
         }
     }
+}
+
+/// The exchange of a listen stream, so a change of the subscriptions can end it.
+private final class ListenExchange: Sendable {
+    let current = Mutex<(any Channel, EventLoopPromise<UpstreamHTTPResponse>)?>(nil)
+    let changed = Atomic<Bool>(false)
 }

@@ -6,13 +6,18 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// A session with one Streamable HTTP MCP server (2025-03-26 and later).
+/// A connection to one Streamable HTTP MCP server: a session (2025-03-26 … 2025-11-25), or stateless requests
+/// (2026-07-28).
 ///
-/// One upstream session is shared by all clients, with gateway-minted ids and progress tokens as for stdio. Each
-/// request is its own POST on a pooled keep-alive connection, with its own time limits; the server's answer may be
-/// JSON or an SSE stream, and a stream is handed to the client as soon as the server sends anything before its
-/// response. A standalone GET stream carries what the server sends unprompted. A `404` for the session means it
-/// expired: the gateway initialises a new one and retries the request once. Closing sends `DELETE`.
+/// The era is probed each time the instance connects (``UpstreamEraChoice``): `server/discover` first, and
+/// `initialize` if the answer is not a 2026-07-28 one. In a session, one upstream session is shared by all clients,
+/// with gateway-minted ids and progress tokens as for stdio; a standalone GET stream carries what the server sends
+/// unprompted; a `404` for the session means it expired, and the gateway initialises a new one and retries the
+/// request once; closing sends `DELETE`. Served statelessly, every request carries its `_meta` and the `Mcp-Method`,
+/// `Mcp-Name` and `Mcp-Param-*` headers, cancelling closes its stream, and the gateway's own `subscriptions/listen`
+/// stream carries list changes and resource updates. Either way each request is its own POST on a pooled keep-alive
+/// connection, with its own time limits; the server's answer may be JSON or an SSE stream, and a stream is handed
+/// to the client as soon as the server sends anything before its response.
 public final class StreamableHTTPUpstream: UpstreamTransport {
     public let instanceID: String
     let server: ServerConfiguration
@@ -31,6 +36,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         var reconnecting = false
         /// Set when re-initialising failed; the supervision loop then reconnects with backoff.
         var lost = false
+        /// `.modern` when the server answered `server/discover`: no session, every request stateless.
+        var era = MCPEra.legacy
     }
 
     /// An exchange that a client may still cancel.
@@ -47,6 +54,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     let inFlight = Mutex<[Int: InFlight]>([:])
     /// Upstream ids whose client went away mid-stream; `run()` tells the server.
     let abandoned: (stream: AsyncStream<Int>, continuation: AsyncStream<Int>.Continuation)
+    /// What the listen stream asks a 2026-07-28 server for.
+    let interest = UpstreamListenInterest()
 
     public init(
         server: ServerConfiguration,
@@ -87,6 +96,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             group.cancelAll()
         }
         abandoned.continuation.finish()
+        interest.finish()
         await closeSession()
         state.withLock { $0 = .stopped }
         gate.fail(unavailable("the gateway is shutting down"))
@@ -118,14 +128,73 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         }
     }
 
+    /// Tells a session that a client went away mid-stream (a 2026-07-28 server saw its stream close, which says it).
     private func announceAbandonedRequests() async {
-        for await id in abandoned.stream {
+        for await id in abandoned.stream where era == .legacy {
             try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "the client went away"))
         }
     }
 
-    /// `initialize`, then `notifications/initialized`; opens the gate.
+    var era: MCPEra { session.withLock { $0.era } }
+
+    /// Finds the server's era (``UpstreamEraChoice``) and opens the gate: `server/discover` for a 2026-07-28
+    /// server, else `initialize` and `notifications/initialized`.
     private func connect() async throws(GatewayError) {
+        if server.era != .legacy {
+            if let handshake = try await discover() {
+                let generation = session.withLock { session in
+                    session.id = nil
+                    session.protocolVersion = handshake.protocolVersion
+                    session.era = .modern
+                    session.generation += 1
+                    return session.generation
+                }
+                becomeReady(handshake, generation: generation)
+                return
+            }
+            if server.era == .modern {
+                throw GatewayError.upstream(
+                    .upstreamProtocolError, server: server.name,
+                    "did not answer server/discover as a 2026-07-28 server (era: modern)")
+            }
+        }
+        try await initialize()
+    }
+
+    /// `server/discover` with the gateway's own `_meta`: the handshake of a 2026-07-28 server, or `nil` when the
+    /// answer shows another era (an error, a 4xx, a result without a version the gateway speaks). Only failing to
+    /// reach the server throws.
+    private func discover() async throws(GatewayError) -> UpstreamHandshake? {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let request = UpstreamRequest(
+            .synthesized(method: "server/discover", params: nil), owner: UpstreamRequest.gatewayOwner,
+            idleTimeout: server.connectTimeout, maxDuration: server.connectTimeout)
+        do throws(GatewayError) {
+            let (_, reply) = try await exchange(
+                request.encoded(upstreamID: id, era: .modern), upstreamID: id, request: request,
+                sessionHeaders: false, modern: ModernRequestHeaders(request))
+            let bytes = try await finalMessage(reply)
+            return (try? JSONRPCMessage.parse(bytes))?.result.flatMap(UpstreamHandshake.init(discoverResult:))
+        } catch  where error.code == .upstreamUnavailable || error.code == .upstreamTimeout {
+            throw error
+        } catch {
+            logger.debug("HTTP server is not a 2026-07-28 server", metadata: ["reason": "\(error.message)"])
+            return nil
+        }
+    }
+
+    private func becomeReady(_ handshake: UpstreamHandshake, generation: Int) {
+        state.withLock { $0 = .ready }
+        gate.open(handshake)
+        events.onReady(server.name)
+        logger.info(
+            "HTTP server ready",
+            metadata: ["mcp.protocol": "\(handshake.protocolVersion)", "mcp.session.generation": "\(generation)"]
+        )
+    }
+
+    /// `initialize`, then `notifications/initialized`.
+    private func initialize() async throws(GatewayError) {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let bytes = JSONRPCMessage.encodeRequest(
             id: JSONRPCID(id),
@@ -137,18 +206,13 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         let generation = session.withLock { session in
             session.id = headers.first(name: "mcp-session-id")
             session.protocolVersion = handshake.protocolVersion
+            session.era = .legacy
             session.generation += 1
             return session.generation
         }
         try await post(
             notification: JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
-        state.withLock { $0 = .ready }
-        gate.open(handshake)
-        events.onReady(server.name)
-        logger.info(
-            "HTTP server ready",
-            metadata: ["mcp.protocol": "\(handshake.protocolVersion)", "mcp.session.generation": "\(generation)"]
-        )
+        becomeReady(handshake, generation: generation)
     }
 
     /// Re-initialises after the server forgot the session, unless another request already did. If that fails, the
@@ -191,7 +255,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             timeout: request.readinessWait,
             timeoutError: unavailable("did not become ready within \(request.readinessWait)")
         )
-        let generation = session.withLock { $0.generation }
+        let (generation, era) = session.withLock { ($0.generation, $0.era) }
+        if era == .modern, let answer = interest.absorb(request) { return answer }
         do throws(SessionExpired) {
             return try await attempt(request)
         } catch {
@@ -208,12 +273,14 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
 
     private func attempt(_ request: UpstreamRequest) async throws(SessionExpired) -> MCPReply {
         let id = nextID.add(1, ordering: .relaxed).oldValue
+        let era = self.era
         do throws(GatewayError) {
             let (_, reply) = try await exchange(
-                request.encoded(upstreamID: id),
+                request.encoded(upstreamID: id, era: era),
                 upstreamID: id,
                 request: request,
-                sessionHeaders: true
+                sessionHeaders: true,
+                modern: era == .modern ? ModernRequestHeaders(request) : nil
             )
             return reply
         } catch {
@@ -222,8 +289,10 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         }
     }
 
-    /// Stops the client's request here (its caller gets an error at once) and tells the server.
+    /// Stops the client's request here (its caller gets an error at once) and tells the server: a session hears
+    /// `notifications/cancelled`; for a 2026-07-28 server, closing the request's stream is the cancellation.
     public func cancel(owner: String, clientID: JSONRPCID?) async {
+        let era = self.era
         let matches = inFlight.withLock { inFlight -> [(Int, InFlight)] in
             let ids = inFlight.filter { $0.value.owner == owner && (clientID == nil || $0.value.clientID == clientID) }
                 .keys
@@ -233,6 +302,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             if case .success(let pool) = pool, let channel = entry.channel, let promise = entry.promise {
                 pool.cancel(promise, on: channel)
             }
+            guard era == .legacy else { continue }
             try? await post(notification: GatewayClientInfo.cancellation(of: id, reason: "cancelled by the client"))
         }
     }

@@ -8,6 +8,12 @@ import SystemPackage
 
 /// Runs one stdio MCP server as a supervised child and multiplexes every client's requests onto it.
 ///
+/// Each child's era is probed as the 2026-07-28 revision says for stdio (``UpstreamEraChoice``): `server/discover`
+/// first (a child that dies of it is spoken to with `initialize` from then on), `initialize` if it is not answered
+/// as a 2026-07-28 server. Served statelessly, each request carries its `_meta`, and the gateway's own
+/// `subscriptions/listen` request (reissued when the subscribed resources change) brings list changes and resource
+/// updates.
+///
 /// The child runs in its own process group with exactly the declared environment plus `PATH`. Requests get
 /// gateway-minted ids and progress tokens (``PendingCalls``), so clients with colliding ids can share it. When the
 /// child exits, every call in flight fails at once with an error naming the server, the exit status and the tail of
@@ -27,6 +33,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     private let state = Mutex<UpstreamStatus>(.starting)
     /// Why the gateway stopped the current child, when it did (handshake failure, over-long line).
     private let stopReason = Mutex<String?>(nil)
+    /// The current child's era, and whether an earlier child died of `server/discover`.
+    private let era = Mutex<(current: MCPEra, discoverKills: Bool)>((.legacy, false))
+    let interest = UpstreamListenInterest()
 
     public init(
         server: ServerConfiguration,
@@ -57,7 +66,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
 
     public func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
         _ = try await gate.wait(timeout: request.readinessWait, timeoutError: notStarted(within: request.readinessWait))
-        return try await pending.call(request) { [outbound, server] bytes in
+        let era = self.era.withLock { $0.current }
+        if era == .modern, let answer = interest.absorb(request) { return answer }
+        return try await pending.call(request, era: era) { [outbound, server] bytes in
             outbound.enqueue(bytes) ? nil : .upstream(.upstreamUnavailable, server: server.name, "is restarting")
         }
     }
@@ -88,6 +99,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         }
         let stopped = GatewayError.upstream(.upstreamUnavailable, server: server.name, "the gateway is shutting down")
         state.withLock { $0 = .stopped }
+        interest.finish()
         pending.failAll(stopped, close: true)
         gate.fail(stopped)
     }
@@ -99,6 +111,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         outbound.reopen()
         stderrTail.clear()
         stopReason.withLock { $0 = nil }
+        era.withLock { $0.current = .legacy }
         state.withLock { $0 = .starting }
 
         var options = PlatformOptions()
@@ -218,6 +231,25 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     }
 
     private func performHandshake(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
+        if server.era != .legacy, !era.withLock({ $0.discoverKills }) {
+            switch await discover() {
+            case .modern(let handshake):
+                era.withLock { $0.current = .modern }
+                becomeReady(handshake)
+                await listen()
+                return
+            case .died:
+                era.withLock { $0.discoverKills = true }
+                return
+            case .legacy where server.era == .modern:
+                stopReason.withLock { $0 = "did not answer server/discover as a 2026-07-28 server (era: modern)" }
+                logger.error("stdio server is not a 2026-07-28 server; stopping it")
+                await terminateGroup(execution)
+                return
+            case .legacy:
+                break
+            }
+        }
         let request = UpstreamRequest(
             .synthesized(method: "initialize", params: GatewayClientInfo.initializeParams),
             owner: UpstreamRequest.gatewayOwner,
@@ -230,21 +262,84 @@ public final class StdioProcessSupervisor: UpstreamTransport {
             }
             let handshake = try GatewayClientInfo.handshake(from: try await reply.finalMessage(), server: server.name)
             _ = outbound.enqueue(JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
-            state.withLock { $0 = .ready }
-            gate.open(handshake)
-            events.onReady(server.name)
-            logger.info(
-                "stdio server ready",
-                metadata: [
-                    "mcp.protocol": "\(handshake.protocolVersion)",
-                    "mcp.server": "\(handshake.serverInfo?["name"]?.stringValue ?? "?")",
-                ]
-            )
+            becomeReady(handshake)
         } catch {
             guard !Task.isCancelled else { return }
             stopReason.withLock { $0 = "failed its initialize handshake (\(error)) and was stopped" }
             logger.error("stdio server failed to initialize; stopping it", metadata: ["error": "\(error)"])
             await terminateGroup(execution)
+        }
+    }
+
+    private func becomeReady(_ handshake: UpstreamHandshake) {
+        state.withLock { $0 = .ready }
+        gate.open(handshake)
+        events.onReady(server.name)
+        logger.info(
+            "stdio server ready",
+            metadata: [
+                "mcp.protocol": "\(handshake.protocolVersion)",
+                "mcp.server": "\(handshake.serverInfo?["name"]?.stringValue ?? "?")",
+            ]
+        )
+    }
+
+    private enum DiscoverOutcome {
+        case modern(UpstreamHandshake)
+        case legacy
+        /// The child exited while the gateway waited for the answer.
+        case died
+    }
+
+    /// `server/discover`, answered within the connect timeout (at most 5 s): a `DiscoverResult` with a version the
+    /// gateway speaks means modern; any error or silence means legacy.
+    private func discover() async -> DiscoverOutcome {
+        let wait = min(server.connectTimeout, .seconds(5))
+        let request = UpstreamRequest(
+            .synthesized(method: "server/discover", params: nil), owner: UpstreamRequest.gatewayOwner,
+            idleTimeout: wait, maxDuration: wait)
+        do {
+            let reply = try await pending.call(request, era: .modern) { [outbound, server] bytes in
+                outbound.enqueue(bytes) ? nil : .upstream(.upstreamUnavailable, server: server.name, "is restarting")
+            }
+            let bytes = try await reply.finalMessage()
+            guard let result = (try? JSONRPCMessage.parse(bytes))?.result,
+                let handshake = UpstreamHandshake(discoverResult: result)
+            else { return .legacy }
+            return .modern(handshake)
+        } catch {
+            if Task.isCancelled || (error as? GatewayError)?.code == .upstreamUnavailable { return .died }
+            return .legacy
+        }
+    }
+
+    /// Keeps the gateway's `subscriptions/listen` request open on a 2026-07-28 child, reissued (the old one
+    /// cancelled) whenever the subscribed resources change, until the child goes.
+    private func listen() async {
+        let capabilities = gate.value?.capabilities ?? [:]
+        var number = 0
+        while !Task.isCancelled {
+            var current: String?
+            if let params = interest.listenParams(capabilities: capabilities) {
+                number += 1
+                let id = "gateway-listen-\(number)"
+                current = id
+                _ = outbound.enqueue(
+                    JSONRPCMessage.encodeRequest(
+                        id: JSONRPCID(string: id), method: "subscriptions/listen",
+                        params: UpstreamRequest.stampedForStatelessServer(params)))
+            }
+            var changed = false
+            for await _ in interest.changes {
+                changed = true
+                break
+            }
+            if let current {
+                _ = outbound.enqueue(
+                    JSONRPCMessage.encodeNotification(
+                        method: "notifications/cancelled", params: ["requestId": .string(current)]))
+            }
+            if !changed { return }
         }
     }
 
