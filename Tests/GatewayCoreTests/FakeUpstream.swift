@@ -13,22 +13,29 @@ final class FakeUpstream: UpstreamTransport {
     let capabilities: JSONObject
     let received = Mutex<[JSONRPCMessage]>([])
     private let isDown: Bool
+    /// `.modern`: served as a 2026-07-28 server (requests are encoded with their `_meta`).
+    let era: MCPEra
 
     init(
         _ id: String, capabilities: JSONObject = ["tools": [:], "prompts": [:], "resources": [:]], down: Bool = false,
-        handler: @escaping Handler
+        era: MCPEra = .legacy, handler: @escaping Handler
     ) {
         self.instanceID = id
         self.capabilities = capabilities
         self.isDown = down
+        self.era = era
         self.handler = handler
     }
 
     var status: UpstreamStatus { isDown ? .down("fake outage") : .ready }
 
     var currentHandshake: UpstreamHandshake? {
-        isDown
-            ? nil : UpstreamHandshake(result: ["protocolVersion": "2025-11-25", "capabilities": .object(capabilities)])
+        guard !isDown else { return nil }
+        if era == .modern {
+            return UpstreamHandshake(
+                discoverResult: ["supportedVersions": ["2026-07-28"], "capabilities": .object(capabilities)])
+        }
+        return UpstreamHandshake(result: ["protocolVersion": "2025-11-25", "capabilities": .object(capabilities)])
     }
 
     func run() async {}
@@ -40,7 +47,7 @@ final class FakeUpstream: UpstreamTransport {
 
     func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
         if isDown { throw GatewayError.upstream(.upstreamUnavailable, server: instanceID, "fake outage") }
-        let message = try! JSONRPCMessage.parse(request.encoded(upstreamID: 4242))
+        let message = try! JSONRPCMessage.parse(request.encoded(upstreamID: 4242, era: era))
         received.withLock { $0.append(message) }
         let answer: [UInt8]
         do throws(GatewayError) {

@@ -19,7 +19,10 @@ extension MCPRouter {
         context: MCPRequestContext,
         server: UpstreamServer
     ) async -> MCPReply {
-        guard case .stream(let first, let rest) = reply else { return reply }
+        guard case .stream(let first, let rest) = reply else {
+            guard case .response(let bytes) = reply, server.servesStatelessly else { return reply }
+            return .response(wrappingUpstreamState(bytes, for: request, context: context, server: server))
+        }
         return await round(ReplyReader(first: first, rest: rest), for: request, context: context, server: server)
     }
 
@@ -65,7 +68,7 @@ extension MCPRouter {
                 return bytes
             case .response, .errorResponse:
                 await endRound()
-                return message.replacingID(with: id).map { message.splicing([$0]) } ?? bytes
+                return wrappingUpstreamState(bytes, for: request, context: context, server: server)
             case .request:
                 await endRound()
                 return inputRequired(message, reader: reader, for: request, context: context, server: server)
@@ -81,6 +84,24 @@ extension MCPRouter {
             let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
             return .response(failure.jsonRPCResponse(id: id, era: .modern))
         }
+    }
+
+    /// A final response under the request's id; a 2026-07-28 upstream's `input_required` passes to the client with
+    /// its `requestState` wrapped (``UpstreamRequestStates``), so the retry can only come from the same principal.
+    private func wrappingUpstreamState(
+        _ bytes: [UInt8],
+        for request: JSONRPCMessage,
+        context: MCPRequestContext,
+        server: UpstreamServer
+    ) -> [UInt8] {
+        guard let message = try? JSONRPCMessage.parse(bytes) else { return bytes }
+        let answer = message.replacingID(with: request.id!).map { message.splicing([$0]) } ?? bytes
+        guard InputRequiredRetries.asksForInput(bytes), let restored = try? JSONRPCMessage.parse(answer),
+            let wrapped = upstreamStates.wrapping(
+                restored, request: request, server: server.name, principal: context.identity.principal,
+                lifetime: server.configuration.maxCallDuration)
+        else { return answer }
+        return wrapped
     }
 
     /// Sends the client's `answer` to the upstream request `routeID`, or without one, an error saying none came.

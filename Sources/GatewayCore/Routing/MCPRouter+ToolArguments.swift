@@ -89,6 +89,22 @@ extension MCPRouter {
         }
     }
 
+    /// The `Mcp-Param-*` headers a 2026-07-28 upstream gets for the call's mirrored arguments, header-encoded.
+    func mirroredHeaders(of message: JSONRPCMessage, tool: String, on server: UpstreamServer)
+        -> [(name: String, value: String)]
+    {
+        guard let mirrored = contract(of: tool, on: server)?.mirrored, !mirrored.isEmpty else { return [] }
+        let arguments = message.paramValue("arguments")
+        return mirrored.compactMap { parameter in
+            switch parameter.value(in: arguments) {
+            case .string(let text): (parameter.name, MirroredHeaderValue.encode(text))
+            case .number(let number): (parameter.name, number.lexeme)
+            case .bool(let flag): (parameter.name, flag ? "true" : "false")
+            default: nil
+            }
+        }
+    }
+
     /// Whether a decoded header value mirrors `value` as a client renders it: a string as it is (compared scalar by
     /// scalar, not by Unicode equivalence), a boolean as `true`/`false`, a number by its text; for an integer
     /// property, a canonical decimal header (`42`, `42.0`) equal to an integral body value matches too, compared

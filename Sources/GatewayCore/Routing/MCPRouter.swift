@@ -23,6 +23,8 @@ public final class MCPRouter: Sendable {
     public let serverRequests = ServerRequestRoutes()
     /// 2026-07-28 calls waiting for the client's retry with the answers to `input_required`.
     let parked: ParkedReplies
+    /// 2026-07-28 upstreams' `requestState`, wrapped for 2026-07-28 clients.
+    let upstreamStates: UpstreamRequestStates
     /// How long a merged list waits for each server.
     let listDeadline: Duration
 
@@ -42,6 +44,7 @@ public final class MCPRouter: Sendable {
         self.names = names
         self.cursors = cursors
         self.parked = ParkedReplies(codec: cursors)
+        self.upstreamStates = UpstreamRequestStates(codec: cursors)
         self.policy = policy
         self.gatewayVersion = gatewayVersion
         self.listeners = relay?.listeners ?? ListenStreams()
@@ -143,7 +146,8 @@ public final class MCPRouter: Sendable {
             return refusal
         }
         return try await forward(
-            message, edits: rename(message.param("name"), from: name, to: tool), to: server, context)
+            message, edits: rename(message.param("name"), from: name, to: tool), to: server, context, routed: tool,
+            tool: tool)
     }
 
     func getPrompt(_ message: JSONRPCMessage, context: MCPRequestContext) async throws(GatewayError) -> MCPReply {
@@ -156,7 +160,7 @@ public final class MCPRouter: Sendable {
             throw GatewayError(.unknownPrompt, "Unknown prompt: \(name)")
         }
         return try await forward(
-            message, edits: rename(message.param("name"), from: name, to: prompt), to: server, context)
+            message, edits: rename(message.param("name"), from: name, to: prompt), to: server, context, routed: prompt)
     }
 
     func forwardResourceRequest(
@@ -170,6 +174,8 @@ public final class MCPRouter: Sendable {
         let edits = rename(message.param("uri"), from: uri, to: original)
         let forward: UpstreamRequest.Body = .forward(message, edits: edits)
         let target = ResourceTarget(server: server.name, uri: original)
+        var modern = UpstreamRequest.ModernFields()
+        modern.name = original
         let empty = MCPReply.response(JSONRPCMessage.encodeResponse(id: message.id!, result: Array("{}".utf8)))
         switch message.method {
         case "resources/subscribe":
@@ -178,7 +184,7 @@ public final class MCPRouter: Sendable {
             guard subscriptions.acquire(server: target.server, uri: target.uri) else { return empty }
             let answer: [UInt8]
             do {
-                answer = try await server.send(forward, owner: context.owner).finalMessage()
+                answer = try await server.send(forward, owner: context.owner, modern: modern).finalMessage()
             } catch {
                 answer = (error as? GatewayError ?? GatewayError(.internalError, "\(error)")).jsonRPCResponse(
                     id: message.id)
@@ -192,9 +198,9 @@ public final class MCPRouter: Sendable {
             guard let session = context.session, let target = session.unsubscribe(uri),
                 subscriptions.release(server: target.server, uri: target.uri)
             else { return empty }
-            return try await server.send(forward, owner: context.owner)
+            return try await server.send(forward, owner: context.owner, modern: modern)
         default:
-            return try await self.forward(message, edits: edits, to: server, context)
+            return try await self.forward(message, edits: edits, to: server, context, routed: original)
         }
     }
 
@@ -242,23 +248,46 @@ public final class MCPRouter: Sendable {
         server.endLearning(kind.method)
     }
 
-    /// Sends a client's request, edited, to `server`, as the client's era and transport need it.
+    /// Sends a client's request, edited, to `server`, as the client's era and transport need it. `routed` is the
+    /// name or URI as the server knows it (`Mcp-Name`), `tool` the tool whose mirrored arguments become headers.
     private func forward(
         _ message: JSONRPCMessage,
         edits: [ByteEdit],
         to server: UpstreamServer,
-        _ context: MCPRequestContext
+        _ context: MCPRequestContext,
+        routed: String? = nil,
+        tool: String? = nil
     ) async throws(GatewayError) -> MCPReply {
         let method = message.method ?? ""
         let modern = context.era == .modern
+        var edits = edits
         if modern, Self.inputRequiredMethods.contains(method), let state = message.paramString("requestState") {
-            return try await resumeParked(message, state: state, server: server, context: context)
+            guard
+                let inner = try upstreamStates.unwrap(
+                    state, request: message, server: server.name, principal: context.identity.principal),
+                let range = message.param("requestState")
+            else { return try await resumeParked(message, state: state, server: server, context: context) }
+            edits.append(ByteEdit(range: range, replacement: JSONValue.quoted(inner)))
         }
         let sink = serverRequestSink(for: context, method: method, server: server)
+        var fields = UpstreamRequest.ModernFields()
+        fields.name = routed
+        if let tool { fields.mirroredHeaders = mirroredHeaders(of: message, tool: tool, on: server) }
+        if !modern {
+            fields.clientCapabilities = sink != nil ? context.clientCapabilities : [:]
+            // A session that set no level gets every message, as session-based servers send them.
+            fields.logLevel = context.session?.logLevel ?? .debug
+        }
         let reply = try await server.send(
-            .forward(message, edits: edits), owner: context.owner, statelessClient: modern, serverRequests: sink)
-        guard modern, sink != nil else { return reply }
-        return await bridgingInputRequests(reply, for: message, context: context, server: server)
+            .forward(message, edits: edits), owner: context.owner, statelessClient: modern, serverRequests: sink,
+            modern: fields)
+        if modern {
+            guard sink != nil else { return reply }
+            return await bridgingInputRequests(reply, for: message, context: context, server: server)
+        }
+        guard server.servesStatelessly else { return reply }
+        return await InputRequiredRetries.bridging(
+            reply, request: message, edits: edits, server: server, owner: context.owner, sink: sink, modern: fields)
     }
 
     /// The edit that puts `new` where `old` stood, or none when they are equal.
