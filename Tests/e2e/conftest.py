@@ -644,16 +644,41 @@ def cat_legacy() -> Iterator[Upstream]:
 
 
 @pytest.fixture(scope="session")
-def catalogue_gateway(tmp_path_factory, cat_sse, cat_json) -> Iterator[Gateway]:
+def cat_modern_only() -> Iterator[Upstream]:
+    """The extended catalogue over Streamable HTTP as a 2026-07-28-only server (refuses `initialize`)."""
+    upstream = Upstream(catalogue_command("--only", "modern", "--label", "modern-only"), LISTENING, on_stderr=False)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="session")
+def cat_legacy_only() -> Iterator[Upstream]:
+    """The extended catalogue over Streamable HTTP as a session-only server (refuses requests outside a session)."""
+    upstream = Upstream(catalogue_command("--only", "legacy", "--label", "legacy-only"), LISTENING, on_stderr=False)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="session")
+def catalogue_gateway(tmp_path_factory, cat_sse, cat_json, cat_modern_only, cat_legacy_only) -> Iterator[Gateway]:
     """A gateway over the extended catalogue as Streamable HTTP (SSE and JSON answers) and stdio, plus the demo server.
 
-    Nothing here needs the legacy HTTP+SSE upstream transport, so the suites using it do not depend on that feature.
+    The dual-era catalogue is reached twice: pinned to the session-based revisions (`catsse`, `catjson`, `catstdio`,
+    `era: legacy`), and as the gateway finds it on its own (`…m`, `era: auto`, which finds 2026-07-28). `catmodern`
+    and `catlegacyonly` are single-era servers, found by the same probe. Nothing here needs the legacy HTTP+SSE
+    upstream transport, so the suites using it do not depend on that feature.
     """
+    legacy = {"era": "legacy"}
     config = {
         "mcpServers": {
-            "catsse": {"url": cat_sse.url},
-            "catjson": {"url": cat_json.url},
-            "catstdio": catalogue_stdio(),
+            "catsse": {"url": cat_sse.url, **legacy},
+            "catjson": {"url": cat_json.url, **legacy},
+            "catstdio": catalogue_stdio(**legacy),
+            "catssem": {"url": cat_sse.url},
+            "catjsonm": {"url": cat_json.url},
+            "catstdiom": catalogue_stdio(),
+            "catmodern": {"url": cat_modern_only.url},
+            "catlegacyonly": {"url": cat_legacy_only.url},
             "demo": demo_stdio(),
         }
     }
