@@ -2,7 +2,8 @@ import GatewayCore
 import GatewayWire
 import Logging
 
-/// Builds the real transports: supervised processes for stdio, Streamable HTTP or HTTP+SSE sessions for URLs.
+/// Builds the real transports: supervised processes for stdio; for URLs, Streamable HTTP or HTTP+SSE as configured,
+/// or found (``DetectedHTTPUpstream``) when no transport is given.
 public struct LiveUpstreamTransportFactory: UpstreamTransportFactory {
     let limits: LimitsConfiguration
 
@@ -26,6 +27,10 @@ public struct LiveUpstreamTransportFactory: UpstreamTransportFactory {
                 events: events,
                 logger: logger
             )
+        case .http(let endpoint) where endpoint.kind == .automatic:
+            return DetectedHTTPUpstream(
+                server: server, instanceID: instance.id, endpoint: endpoint,
+                maxMessageBytes: limits.maxUpstreamMessageBytes, events: events, logger: logger)
         case .http(let endpoint) where endpoint.kind == .streamableHTTP:
             return StreamableHTTPUpstream(
                 server: server,

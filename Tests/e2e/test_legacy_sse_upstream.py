@@ -1,4 +1,4 @@
-"""The deprecated HTTP+SSE transport (2024-11-05) as an upstream: `transport: sse`.
+"""The deprecated HTTP+SSE transport (2024-11-05) as an upstream: `transport: sse`, or found when none is given.
 
 The Python SDK's own HTTP+SSE server behind the gateway, used by session-based, stateless and HTTP+SSE clients; and a
 gateway whose HTTP+SSE upstream cannot be reached keeps serving its other servers.
@@ -28,7 +28,14 @@ def legacy_upstream() -> Iterator[Upstream]:
 
 @pytest.fixture(scope="module")
 def sse_gateway(tmp_path_factory, legacy_upstream: Upstream) -> Iterator[Gateway]:
-    config = {"mcpServers": {"legacy": {"url": legacy_upstream.url, "transport": "sse"}, "demo": demo_stdio()}}
+    config = {
+        "mcpServers": {
+            "legacy": {"url": legacy_upstream.url, "transport": "sse"},
+            # No transport given: found by the probes (both POSTs refused with 405, then the event stream).
+            "found": {"url": legacy_upstream.url},
+            "demo": demo_stdio(),
+        }
+    }
     gw = Gateway(tmp_path_factory.mktemp("sse-upstream"), config)
     gw.shared = True
     gw.start()
@@ -48,6 +55,16 @@ async def test_clients_of_both_eras_use_an_http_sse_upstream(sse_gateway: Gatewa
         assert info.contents[0].text == "sdk fixture in legacy-sse mode"
         hello = await c.get_prompt("legacy__hello", {"name": "Ada"})
         assert hello.messages[0].content.text == "Say hello to Ada."
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_an_http_sse_server_is_found_without_a_transport(sse_gateway: Gateway, mode: str) -> None:
+    """A URL without `transport`: the server refuses Streamable HTTP POSTs, so the gateway falls back to HTTP+SSE."""
+    async with Client(sse_gateway.mcp("found"), mode=mode, read_timeout_seconds=TIMEOUT) as c:
+        assert text(await c.call_tool("echo", {"text": f"found ({mode})"})) == f"found ({mode})"
+        assert (await c.read_resource("sdk://info")).contents[0].text == "sdk fixture in legacy-sse mode"
+    line = sse_gateway.stderr.wait_for(r"gateway.upstream=found .*using the HTTP\+SSE transport", 5)
+    assert line is not None, sse_gateway.stderr.text()
 
 
 async def test_progress_from_an_http_sse_upstream(sse_gateway: Gateway) -> None:

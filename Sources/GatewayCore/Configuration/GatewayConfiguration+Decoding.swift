@@ -272,7 +272,8 @@ extension GatewayConfiguration {
         case (nil, let url?):
             let endpointKind: HTTPEndpoint.Kind
             switch kind {
-            case nil, "http", "streamable-http", "streamablehttp", "streamable_http": endpointKind = .streamableHTTP
+            case nil: endpointKind = .automatic
+            case "http", "streamable-http", "streamablehttp", "streamable_http": endpointKind = .streamableHTTP
             case "sse": endpointKind = .sse
             default:
                 throw ConfigurationError(

@@ -89,6 +89,8 @@ public struct StdioCommand: Sendable, Hashable {
 
 public struct HTTPEndpoint: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
+        /// No transport given: Streamable HTTP, falling back to HTTP+SSE when the server refuses POSTs to the URL.
+        case automatic = "http"
         /// Streamable HTTP (MCP 2025-03-26 and later).
         case streamableHTTP = "streamable-http"
         /// The deprecated HTTP+SSE transport (MCP 2024-11-05).
@@ -100,7 +102,7 @@ public struct HTTPEndpoint: Sendable, Hashable {
     public var headers: [String: String]
     public var kind: Kind
 
-    public init(url: String, headers: [String: String] = [:], kind: Kind = .streamableHTTP) {
+    public init(url: String, headers: [String: String] = [:], kind: Kind = .automatic) {
         self.url = url
         self.headers = headers
         self.kind = kind

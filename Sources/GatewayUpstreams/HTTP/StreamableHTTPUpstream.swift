@@ -56,6 +56,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     let abandoned: (stream: AsyncStream<Int>, continuation: AsyncStream<Int>.Continuation)
     /// What the listen stream asks a 2026-07-28 server for.
     let interest = UpstreamListenInterest()
+    /// Told when the server refused both probes with 404 or 405 (it may speak HTTP+SSE instead).
+    let onRefusedPOST: (@Sendable () -> Void)?
 
     public init(
         server: ServerConfiguration,
@@ -63,8 +65,10 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         endpoint: HTTPEndpoint,
         maxMessageBytes: Int,
         events: UpstreamEvents,
-        logger: Logger
+        logger: Logger,
+        onRefusedPOST: (@Sendable () -> Void)? = nil
     ) {
+        self.onRefusedPOST = onRefusedPOST
         self.server = server
         self.instanceID = instanceID
         self.endpoint = endpoint
@@ -115,6 +119,11 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
                     connected = true
                     session.withLock { $0.lost = false }
                 } catch {
+                    if let onRefusedPOST, let status = error.data?["httpStatus"]?.numberValue?.intValue,
+                        status == 404 || status == 405
+                    {
+                        onRefusedPOST()
+                    }
                     state.withLock { $0 = .down(error.message) }
                     gate.fail(error)
                     logger.warning("HTTP server unreachable; retrying", metadata: ["error": "\(error)"])
