@@ -7,4 +7,5 @@ enum MCPHeaders {
     static let method = HTTPField.Name("Mcp-Method")!
     static let name = HTTPField.Name("Mcp-Name")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }

@@ -34,7 +34,14 @@ public final class ClientSession: Sendable {
         var subscriptions: [String: ResourceTarget] = [:]
         var push: AsyncStream<[UInt8]>.Continuation?
         var pushGeneration = 0
+        /// Answer streams a client may resume, oldest first.
+        var replies: [ResumableEvents] = []
+        var replyCount = 0
+        var closed = false
     }
+
+    /// Finished answer streams kept for a late `Last-Event-ID` (unfinished ones are kept until they finish).
+    static let finishedRepliesKept = 16
 
     private let state: Mutex<State>
 
@@ -164,13 +171,44 @@ public final class ClientSession: Sendable {
         }
     }
 
-    /// Ends the session's stream (session deleted or expired).
+    /// Ends the session's stream and its resumable answers (session deleted or expired).
     func close() {
-        let push = state.withLock { state in
-            defer { state.push = nil }
-            return state.push
+        let (push, replies) = state.withLock { state in
+            defer { (state.push, state.replies, state.closed) = (nil, [], true) }
+            return (state.push, state.replies)
         }
         push?.finish()
+        for reply in replies { reply.abandon() }
+    }
+
+    /// A new answer stream the client can resume with `Last-Event-ID` (Streamable HTTP sessions), or `nil` once the
+    /// session ended.
+    public func resumableReply() -> ResumableEvents? {
+        let (reply, dropped) = state.withLock { state -> (ResumableEvents?, [ResumableEvents]) in
+            guard !state.closed else { return (nil, []) }
+            state.replyCount += 1
+            let reply = ResumableEvents(key: "r\(state.replyCount)")
+            state.replies.append(reply)
+            var dropped: [ResumableEvents] = []
+            let finished = state.replies.filter(\.isFinished)
+            if finished.count > Self.finishedRepliesKept {
+                let old = Set(finished.prefix(finished.count - Self.finishedRepliesKept).map(\.key))
+                dropped = state.replies.filter { old.contains($0.key) }
+                state.replies.removeAll { old.contains($0.key) }
+            }
+            return (reply, dropped)
+        }
+        for old in dropped { old.abandon() }
+        return reply
+    }
+
+    /// The answer stream an event id (`r3-7`) belongs to, and the position after that event; `nil` for an id this
+    /// session did not send.
+    public func resumableReply(lastEventID: String) -> (ResumableEvents, after: Int)? {
+        guard let dash = lastEventID.lastIndex(of: "-"), let seq = Int(lastEventID[lastEventID.index(after: dash)...])
+        else { return nil }
+        let key = String(lastEventID[..<dash])
+        return state.withLock { state in state.replies.first { $0.key == key } }.map { ($0, seq) }
     }
 }
 

@@ -14,6 +14,8 @@ import ServiceLifecycle
 enum SSEResponse {
     enum Event: Sendable {
         case message([UInt8])
+        /// A message with its event id, so the client can resume after it.
+        case identified(id: String, [UInt8])
         /// A complete SSE event, written as is (the `endpoint` event of HTTP+SSE).
         case raw([UInt8])
         case keepAlive
@@ -53,6 +55,24 @@ enum SSEResponse {
                     let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
                     await channel.send(.message(failure.jsonRPCResponse(id: id, era: era)))
                 }
+            }
+        )
+    }
+
+    /// A session's resumable answer stream, from `events` on; `priming` first writes an event with that id and no
+    /// data (2025-11-25), so a client whose connection breaks before the first message can still resume. Ends with
+    /// the answer, or when the client goes (the stream waits for it to come back) or the session ends.
+    static func resumable(
+        _ events: AsyncStream<ResumableEvents.Event>,
+        priming: String?,
+        keepAlive: Duration
+    ) -> Response {
+        Response(
+            status: .ok,
+            headers: headers,
+            body: body(keepAlive: keepAlive, closingOnShutdown: nil) { channel in
+                if let priming { await channel.send(.raw(Array("id: \(priming)\ndata: \n\n".utf8))) }
+                for await event in events { await channel.send(.identified(id: event.id, event.bytes)) }
             }
         )
     }
@@ -101,6 +121,8 @@ enum SSEResponse {
                     for await event in channel {
                         switch event {
                         case .message(let bytes): try await writer.write(ByteBuffer(bytes: SSEEncoder.event(bytes)))
+                        case .identified(let id, let bytes):
+                            try await writer.write(ByteBuffer(bytes: SSEEncoder.event(bytes, id: id)))
                         case .raw(let bytes): try await writer.write(ByteBuffer(bytes: bytes))
                         case .keepAlive: try await writer.write(ByteBuffer(bytes: SSEEncoder.comment()))
                         }

@@ -115,6 +115,15 @@ public struct StreamableHTTPEndpoint: Sendable {
         case .response(let bytes):
             return .json(.ok, bytes)
         case .stream(let first, let rest):
+            if era == .legacy, let session = context.session, let events = session.resumableReply() {
+                let keep = LogFilter(context).admits
+                let id = message.id
+                // The answer is read into the session's stream by a task of its own, so a client whose connection
+                // breaks can resume it (GET with Last-Event-ID) instead of losing it.
+                Task { await Self.pump(first: first, rest: rest, into: events, keep: keep, id: id) }
+                guard let reader = events.read(after: 0) else { return Response(status: .accepted) }
+                return SSEResponse.resumable(reader, priming: primingID(events, session), keepAlive: keepAlive)
+            }
             let closing = message.method == "subscriptions/listen" ? message.id.map(ListenStreams.closingResponse) : nil
             return SSEResponse.reply(
                 first: first,
@@ -128,9 +137,36 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
     }
 
+    /// Reads a reply into its resumable stream; messages `keep` refuses are left out, and a failure of the reply
+    /// becomes a JSON-RPC error for `id`. Stops reading (which abandons the upstream call) when no reader came back.
+    static func pump(
+        first: [UInt8],
+        rest: AsyncThrowingStream<[UInt8], any Error>,
+        into events: ResumableEvents,
+        keep: @escaping @Sendable ([UInt8]) -> Bool,
+        id: JSONRPCID?
+    ) async {
+        defer { events.finish() }
+        if keep(first) { guard await events.append(first) else { return } }
+        do {
+            for try await message in rest where keep(message) {
+                guard await events.append(message) else { return }
+            }
+        } catch {
+            let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
+            _ = await events.append(failure.jsonRPCResponse(id: id))
+        }
+    }
+
+    /// Priming events are a 2025-11-25 addition; clients of earlier revisions get none.
+    private func primingID(_ events: ResumableEvents, _ session: ClientSession) -> String? {
+        session.protocolVersion >= "2025-11-25" ? events.primingID : nil
+    }
+
     // MARK: GET and DELETE
 
-    /// Opens the session's standalone stream for messages not tied to a request (list changes, log messages).
+    /// Opens the session's standalone stream for messages not tied to a request (list changes, log messages), or
+    /// with `Last-Event-ID`, resumes the answer stream that event belongs to from the event after it.
     public func get(_ request: Request, context: GatewayRequestContext, server: String?) async -> Response {
         do throws(GatewayError) {
             let scope = try checks.scope(server: server, in: dispatcher.router.directory)
@@ -138,6 +174,17 @@ public struct StreamableHTTPEndpoint: Sendable {
             try refuseStateless(request)
             try checks.checkStreamAccept(request)
             let session = try session(for: request, identity: try checks.authenticated(context), scope: scope)
+            if let lastEventID = request.headers[MCPHeaders.lastEventID] {
+                guard let (events, after) = session.resumableReply(lastEventID: lastEventID),
+                    let reader = events.read(after: after)
+                else {
+                    throw GatewayError(
+                        .invalidRequest,
+                        "Bad Request: Last-Event-ID \(lastEventID) names no stream of this session that can be resumed from there"
+                    )
+                }
+                return SSEResponse.resumable(reader, priming: nil, keepAlive: keepAlive)
+            }
             return SSEResponse.standalone(session.openPushStream(), keepAlive: keepAlive)
         } catch {
             return error.httpResponse()
