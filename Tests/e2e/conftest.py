@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -447,6 +448,13 @@ def final_message(response: httpx2.Response) -> dict[str, Any]:
     messages = messages_of(response)
     assert messages, f"empty response body (HTTP {response.status_code})"
     return messages[-1]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def http_client(**kwargs: Any) -> httpx2.AsyncClient:

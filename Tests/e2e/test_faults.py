@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -23,6 +22,7 @@ from conftest import (
     demo_stdio,
     descendants,
     faulty_stdio,
+    free_port,
     messages_of,
     http_client,
     text_of,
@@ -208,12 +208,6 @@ async def test_environment_values_are_declared_and_expanded(faults: Gateway) -> 
 # --- servers that never become ready: each in its own gateway ------------------------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     "kind",
     ["no-initialize", "unreachable-http"],
@@ -222,7 +216,7 @@ async def test_server_that_never_becomes_ready_does_not_stall_the_others(tmp_pat
     bad = (
         faulty_stdio("--no-initialize", timeout="2s")
         if kind == "no-initialize"
-        else {"url": f"http://127.0.0.1:{closed_port()}/mcp", "timeout": "2s"}
+        else {"url": f"http://127.0.0.1:{free_port()}/mcp", "timeout": "2s"}
     )
     gw = Gateway(tmp_path, {"servers": {"demo": demo_stdio(), "bad": bad}}).start()
     try:

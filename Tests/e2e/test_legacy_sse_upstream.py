@@ -7,14 +7,13 @@ gateway whose HTTP+SSE upstream cannot be reached keeps serving its other server
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.sse import sse_client
 
-from conftest import Gateway, PYTHON, RawSession, SDK_SERVER, Upstream, demo_stdio, http_client, text, text_of
+from conftest import Gateway, PYTHON, RawSession, SDK_SERVER, Upstream, demo_stdio, http_client, text, text_of, free_port
 
 TIMEOUT = 15.0
 
@@ -93,16 +92,10 @@ async def test_concurrent_calls_are_not_mixed_up(sse_gateway: Gateway) -> None:
         assert [text(r) for r in results] == [f"call {i}" for i in range(20)]
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_unreachable_http_sse_upstream_does_not_stop_the_gateway(tmp_path) -> None:
     config = {
         "mcpServers": {
-            "gone": {"url": f"http://127.0.0.1:{closed_port()}/sse", "transport": "sse"},
+            "gone": {"url": f"http://127.0.0.1:{free_port()}/sse", "transport": "sse"},
             "demo": demo_stdio(),
         }
     }

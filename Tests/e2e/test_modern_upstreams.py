@@ -8,16 +8,20 @@ and keep the server's caching hints (merged) for 2026-07-28 clients.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 from collections.abc import Iterator
 
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from conftest import (
-    MODERN, PYTHON, E2E_DIR, Gateway, Upstream, demo_stdio, http_client, modern_headers, modern_request, text,
+    CATALOGUE_SERVER, E2E_DIR, MODERN, PYTHON, Gateway, Upstream, demo_stdio, free_port, http_client, modern_headers,
+    modern_request, text,
 )
 
 TIMEOUT = 15.0
@@ -97,3 +101,38 @@ async def test_caching_hints_are_merged_for_modern_clients(modern_gateway: Gatew
     # The server's own ttl survives; the gateway filters per principal, so the merged list is private.
     assert result["ttlMs"] == 30000
     assert result["cacheScope"] == "private"
+
+
+async def test_an_instance_is_probed_again_after_it_was_unreachable(tmp_path) -> None:
+    """The 2026-07-28 server goes away and a session-only server comes up on its port: the gateway finds out."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    modern = Upstream([PYTHON, str(RAW), "--port", str(port)], r"^listening (http://\S+)", on_stderr=False)
+    gw = Gateway(tmp_path, {"mcpServers": {"flip": {"url": url}}})
+    gw.start()
+    legacy = None
+    try:
+        async with Client(gw.mcp("flip"), mode="legacy", read_timeout_seconds=TIMEOUT) as c:
+            assert json.loads(text(await c.call_tool("forecast", ARGUMENTS)))["name"] == "forecast"
+            modern.stop()
+            with pytest.raises(MCPError):
+                await c.call_tool("forecast", ARGUMENTS)
+        legacy = Upstream(
+            [PYTHON, str(CATALOGUE_SERVER), "--only", "legacy", "--port", str(port)], r"^listening (http://\S+)",
+            on_stderr=False)
+        deadline = time.monotonic() + 20
+        async with Client(gw.mcp("flip"), mode="legacy", read_timeout_seconds=TIMEOUT) as c:
+            while True:
+                try:
+                    assert text(await c.call_tool("echo", {"text": "back"})) == "back"
+                    break
+                except MCPError:
+                    # Until the gateway reconnected: unreachable, then (briefly) the old tool list.
+                    assert time.monotonic() < deadline, gw.stderr.text()
+                    await asyncio.sleep(0.5)
+        assert gw.stderr.wait_for(r"gateway.upstream=flip .*mcp.protocol=2025-11-25 .*HTTP server ready", 5), gw.stderr.text()
+    finally:
+        gw.stop()
+        modern.stop()
+        if legacy is not None:
+            legacy.stop()

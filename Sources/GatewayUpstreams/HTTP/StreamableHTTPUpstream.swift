@@ -114,6 +114,10 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         var connected = false
         while !Task.isCancelled {
             if !connected || session.withLock({ $0.lost }) {
+                if connected, era == .modern {
+                    state.withLock { $0 = .starting }
+                    gate.reset()
+                }
                 do throws(GatewayError) {
                     try await connect()
                     connected = true
@@ -294,6 +298,9 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             return reply
         } catch {
             if error.code == .sessionNotFound { throw SessionExpired() }
+            // A 2026-07-28 server has no session to lose; a server that cannot be reached may come back as anything,
+            // so its era is probed again (the supervision loop reconnects).
+            if era == .modern, error.code == .upstreamUnavailable { session.withLock { $0.lost = true } }
             return .response(error.jsonRPCResponse(id: request.clientID))
         }
     }
