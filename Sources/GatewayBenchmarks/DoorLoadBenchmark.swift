@@ -76,8 +76,11 @@ struct DoorLoadBenchmark {
         let instance = UpstreamInstanceConfiguration(
             id: "bench",
             transport: .http(HTTPEndpoint(url: url, kind: door == .serverSentEvents ? .sse : .streamableHTTP)))
+        // The session-based door: the gateway would also serve 2026-07-28, which the stateless row measures.
+        var server = ServerConfiguration(name: "bench", instances: [instance])
+        server.era = .legacy
         return LiveUpstreamTransportFactory(limits: LimitsConfiguration()).makeTransport(
-            server: ServerConfiguration(name: "bench", instances: [instance]),
+            server: server,
             instance: instance,
             events: UpstreamEvents { _, _ in },
             logger: logger

@@ -74,7 +74,7 @@ struct ModernUpstreamTests {
     @Test("subscribe and unsubscribe change the listen interest; the listen asks for every list the server has")
     func listenInterest() throws {
         let interest = UpstreamListenInterest()
-        #expect(interest.listenParams(capabilities: [:]) == nil)
+        #expect(interest.listenParams(capabilities: [:]).params == nil)
         var subscribe = try forward(
             #"{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"pfx+u://a"}}"#)
         subscribe.modern.name = "u://a"
@@ -83,7 +83,7 @@ struct ModernUpstreamTests {
             return
         }
         #expect(try JSONParser.parse(answer) == ["jsonrpc": "2.0", "id": 4, "result": [:]])
-        let params = interest.listenParams(capabilities: ["tools": ["listChanged": false], "resources": [:]])
+        let params = interest.listenParams(capabilities: ["tools": ["listChanged": false], "resources": [:]]).params
         #expect(
             params == [
                 "notifications": [
@@ -95,9 +95,50 @@ struct ModernUpstreamTests {
             idleTimeout: .seconds(1), maxDuration: .seconds(1))
         _ = interest.absorb(unsubscribe)
         #expect(
-            interest.listenParams(capabilities: ["resources": [:]]) == ["notifications": ["resourcesListChanged": true]]
+            interest.listenParams(capabilities: ["resources": [:]]).params
+                == ["notifications": ["resourcesListChanged": true]]
         )
         #expect(interest.absorb(try forward(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#)) == nil)
+    }
+
+    @Test("waiting for a change survives cancelled waits, so a listen is reissued after any number of restarts")
+    func changeWaits() async throws {
+        let interest = UpstreamListenInterest()
+        let version = interest.listenParams(capabilities: [:]).version
+        for _ in 0..<3 {
+            let cancelled = Task { await interest.change(after: version) }
+            cancelled.cancel()
+            #expect(await cancelled.value == false)
+        }
+        let waiting = Task { await interest.change(after: version) }
+        let subscribe = UpstreamRequest(
+            .synthesized(method: "resources/subscribe", params: ["uri": "u://x"]), owner: "gateway",
+            idleTimeout: .seconds(1), maxDuration: .seconds(1))
+        _ = interest.absorb(subscribe)
+        #expect(await waiting.value)
+        let now = interest.listenParams(capabilities: [:]).version
+        #expect(now == version + 1)
+        // Subscribing again changes nothing, so a wait from the current version would go on.
+        _ = interest.absorb(subscribe)
+        #expect(interest.listenParams(capabilities: [:]).version == now)
+        interest.finish()
+        #expect(await interest.change(after: now) == false)
+    }
+
+    @Test("a session client's own requestState or inputResponses is refused, never forwarded")
+    func sessionClientStateRefused() async throws {
+        let upstream = Self.askingServer()
+        let router = makeRouter([("m", nil, upstream)])
+        let session = try router.sessions.create(
+            identity: .anonymous, scope: .aggregate, protocolVersion: "2025-11-25", clientCapabilities: [:],
+            clientInfo: nil)
+        let context = MCPRequestContext(session: session, logger: Logger(label: "test"))
+        for extra in [#""requestState":"upstream-state""#, #""inputResponses":{}"#] {
+            let answer = try await router.call(
+                #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"m__ask",\#(extra)}}"#, context)
+            #expect(answer.error?["code"] == -32602)
+        }
+        #expect(upstream.received.withLock { $0.filter { $0.method == "tools/call" } }.isEmpty)
     }
 
     @Test("header values: visible ASCII as written, anything else (or sentinel-like text) in the base64 form")

@@ -18,6 +18,7 @@ actor InputRequiredRetries {
     private let owner: String
     private let sink: ServerRequestSink?
     private let modern: UpstreamRequest.ModernFields
+    private let waiting: InputRounds
     private var first: [UInt8]?
     private var rest: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator?
     private var queued: [[UInt8]] = []
@@ -31,8 +32,10 @@ actor InputRequiredRetries {
         server: UpstreamServer,
         owner: String,
         sink: ServerRequestSink?,
-        modern: UpstreamRequest.ModernFields
+        modern: UpstreamRequest.ModernFields,
+        waiting: InputRounds
     ) {
+        self.waiting = waiting
         self.request = request
         self.edits = edits
         self.server = server
@@ -49,11 +52,13 @@ actor InputRequiredRetries {
         server: UpstreamServer,
         owner: String,
         sink: ServerRequestSink?,
-        modern: UpstreamRequest.ModernFields
+        modern: UpstreamRequest.ModernFields,
+        waiting: InputRounds
     ) async -> MCPReply {
         if case .response(let bytes) = reply, !Self.asksForInput(bytes) { return reply }
         let retries = InputRequiredRetries(
-            request: request, edits: edits, server: server, owner: owner, sink: sink, modern: modern)
+            request: request, edits: edits, server: server, owner: owner, sink: sink, modern: modern,
+            waiting: waiting)
         await retries.start(reply)
         do {
             guard let first = try await retries.next() else { return reply }
@@ -97,6 +102,9 @@ actor InputRequiredRetries {
             if !queued.isEmpty { return queued.removeFirst() }
             if let answers = awaiting {
                 awaiting = nil
+                // No upstream request is in flight while the client answers: a cancellation must reach this wait.
+                let key = waiting.add(answers, owner: owner, clientID: request.id)
+                defer { waiting.remove(key) }
                 try await retry(with: await answers.collected(within: server.configuration.maxCallDuration))
                 continue
             }
@@ -153,7 +161,10 @@ actor InputRequiredRetries {
             let key = entry.key
             switch sink.forward(message, answer: { answer in answers.deliver(key, answer) }) {
             case .success(let bytes): queued.append(bytes)
-            case .failure(let error): return error
+            case .failure(let error):
+                // Nothing of this round reaches the client after the call's error.
+                queued.removeAll()
+                return error
             }
         }
         awaiting = answers
@@ -244,12 +255,38 @@ final class InputAnswers: Sendable {
         )
     }
 
-    private func fail(_ error: GatewayError) {
+    func fail(_ error: GatewayError) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.failure = state.failure ?? error
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
+    }
+}
+
+/// The rounds of ``InputRequiredRetries`` waiting for a client's answers, so that the client's
+/// `notifications/cancelled` (or its session ending) ends the wait: no upstream request is in flight then.
+final class InputRounds: Sendable {
+    private let rounds = Mutex<[Int: (owner: String, clientID: JSONRPCID?, answers: InputAnswers)]>([:])
+    private let next = Mutex(0)
+
+    func add(_ answers: InputAnswers, owner: String, clientID: JSONRPCID?) -> Int {
+        let key = next.withLock { next in
+            defer { next += 1 }
+            return next
+        }
+        rounds.withLock { $0[key] = (owner, clientID, answers) }
+        return key
+    }
+
+    func remove(_ key: Int) { _ = rounds.withLock { $0.removeValue(forKey: key) } }
+
+    /// Ends the waits of `owner`'s request `clientID` (with `nil`, all of `owner`'s).
+    func cancel(owner: String, clientID: JSONRPCID?) {
+        let matching = rounds.withLock { rounds in
+            rounds.values.filter { $0.owner == owner && (clientID == nil || $0.clientID == clientID) }.map(\.answers)
+        }
+        for answers in matching { answers.fail(GatewayError(.internalError, "request cancelled")) }
     }
 }

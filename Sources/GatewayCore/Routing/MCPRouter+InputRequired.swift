@@ -20,8 +20,10 @@ extension MCPRouter {
         server: UpstreamServer
     ) async -> MCPReply {
         guard case .stream(let first, let rest) = reply else {
-            guard case .response(let bytes) = reply, server.servesStatelessly else { return reply }
-            return .response(wrappingUpstreamState(bytes, for: request, context: context, server: server))
+            guard case .response(let bytes) = reply, server.servesStatelessly,
+                let message = try? JSONRPCMessage.parse(bytes)
+            else { return reply }
+            return .response(wrappingUpstreamState(message, for: request, context: context, server: server))
         }
         return await round(ReplyReader(first: first, rest: rest), for: request, context: context, server: server)
     }
@@ -68,7 +70,7 @@ extension MCPRouter {
                 return bytes
             case .response, .errorResponse:
                 await endRound()
-                return wrappingUpstreamState(bytes, for: request, context: context, server: server)
+                return wrappingUpstreamState(message, for: request, context: context, server: server)
             case .request:
                 await endRound()
                 return inputRequired(message, reader: reader, for: request, context: context, server: server)
@@ -89,14 +91,14 @@ extension MCPRouter {
     /// A final response under the request's id; a 2026-07-28 upstream's `input_required` passes to the client with
     /// its `requestState` wrapped (``UpstreamRequestStates``), so the retry can only come from the same principal.
     private func wrappingUpstreamState(
-        _ bytes: [UInt8],
+        _ message: JSONRPCMessage,
         for request: JSONRPCMessage,
         context: MCPRequestContext,
         server: UpstreamServer
     ) -> [UInt8] {
-        guard let message = try? JSONRPCMessage.parse(bytes) else { return bytes }
-        let answer = message.replacingID(with: request.id!).map { message.splicing([$0]) } ?? bytes
-        guard InputRequiredRetries.asksForInput(bytes), let restored = try? JSONRPCMessage.parse(answer),
+        let answer = message.replacingID(with: request.id!).map { message.splicing([$0]) } ?? message.bytes
+        guard server.servesStatelessly, InputRequiredRetries.asksForInput(message.bytes),
+            let restored = try? JSONRPCMessage.parse(answer),
             let wrapped = upstreamStates.wrapping(
                 restored, request: request, server: server.name, principal: context.identity.principal,
                 lifetime: server.configuration.maxCallDuration)

@@ -23,6 +23,8 @@ public final class MCPRouter: Sendable {
     public let serverRequests = ServerRequestRoutes()
     /// 2026-07-28 calls waiting for the client's retry with the answers to `input_required`.
     let parked: ParkedReplies
+    /// Session clients' calls to 2026-07-28 upstreams waiting for the client's answers.
+    let inputRounds = InputRounds()
     /// 2026-07-28 upstreams' `requestState`, wrapped for 2026-07-28 clients.
     let upstreamStates: UpstreamRequestStates
     /// How long a merged list waits for each server.
@@ -51,6 +53,7 @@ public final class MCPRouter: Sendable {
         sessions.onSessionClosed { [weak self] session in
             for target in session.takeSubscriptions() { self?.releaseSubscription(target) }
             self?.serverRequests.drop(owner: session.id)
+            self?.inputRounds.cancel(owner: session.id, clientID: nil)
             // Nothing can reach the client any more: its calls in flight end, and the servers hear so.
             guard let servers = self?.directory.servers else { return }
             Task { for server in servers { await server.cancel(owner: session.id, clientID: nil) } }
@@ -122,6 +125,7 @@ public final class MCPRouter: Sendable {
         case "notifications/cancelled":
             guard let requestID = message.param("requestId").map({ message.slice($0) }) else { return }
             let clientID = JSONRPCID(lexeme: requestID, kind: requestID.first == UInt8(ascii: "\"") ? .string : .number)
+            inputRounds.cancel(owner: context.owner, clientID: clientID)
             for server in visibleServers(context) {
                 await server.cancel(owner: context.owner, clientID: clientID)
             }
@@ -261,6 +265,16 @@ public final class MCPRouter: Sendable {
         let method = message.method ?? ""
         let modern = context.era == .modern
         var edits = edits
+        if !modern, Self.inputRequiredMethods.contains(method),
+            message.param("requestState") != nil || message.param("inputResponses") != nil
+        {
+            // Only the gateway writes these towards a 2026-07-28 upstream, for a session client; one the client wrote
+            // would reach the upstream unchecked.
+            throw GatewayError(
+                .invalidParams,
+                "Invalid params: requestState and inputResponses belong to 2026-07-28 requests, not to a session at \(context.protocolVersion)"
+            )
+        }
         if modern, Self.inputRequiredMethods.contains(method), let state = message.paramString("requestState") {
             guard
                 let inner = try upstreamStates.unwrap(
@@ -272,7 +286,8 @@ public final class MCPRouter: Sendable {
         let sink = serverRequestSink(for: context, method: method, server: server)
         var fields = UpstreamRequest.ModernFields()
         fields.name = routed
-        if let tool { fields.mirroredHeaders = mirroredHeaders(of: message, tool: tool, on: server) }
+        let stateless = server.servesStatelessly
+        if let tool, stateless { fields.mirroredHeaders = mirroredHeaders(of: message, tool: tool, on: server) }
         if !modern {
             fields.clientCapabilities = sink != nil ? context.clientCapabilities : [:]
             // A session that set no level gets every message, as session-based servers send them.
@@ -285,9 +300,10 @@ public final class MCPRouter: Sendable {
             guard sink != nil else { return reply }
             return await bridgingInputRequests(reply, for: message, context: context, server: server)
         }
-        guard server.servesStatelessly else { return reply }
+        guard stateless else { return reply }
         return await InputRequiredRetries.bridging(
-            reply, request: message, edits: edits, server: server, owner: context.owner, sink: sink, modern: fields)
+            reply, request: message, edits: edits, server: server, owner: context.owner, sink: sink, modern: fields,
+            waiting: inputRounds)
     }
 
     /// The edit that puts `new` where `old` stood, or none when they are equal.

@@ -6,16 +6,20 @@ import Synchronization
 ///
 /// A 2026-07-28 server has no `resources/subscribe`; the router's subscribe and unsubscribe requests (counted
 /// across clients, one per resource) change this set instead, and the transport reopens its listen stream with it.
+/// Each change bumps a version, which a transport waits past (``change(after:)``); waiting is cancellable and any
+/// number of waits may come and go.
 public final class UpstreamListenInterest: Sendable {
-    private let uris = Mutex<Set<String>>([])
-    private let signal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
-
-    public init() {
-        signal = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct State {
+        var uris: Set<String> = []
+        var version = 0
+        var finished = false
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
     }
 
-    /// Yields once after every change of the subscribed resources.
-    public var changes: AsyncStream<Void> { signal.stream }
+    private let state = Mutex(State())
+
+    public init() {}
 
     /// Takes `resources/subscribe` or `resources/unsubscribe` here and answers it (`{}` under the request's id);
     /// `nil` for any other request.
@@ -32,27 +36,62 @@ public final class UpstreamListenInterest: Sendable {
                 GatewayError(.invalidParams, "Invalid params: \"uri\" must be a string").jsonRPCResponse(
                     id: request.clientID))
         }
-        let changed = uris.withLock { uris in
-            method == "resources/subscribe" ? uris.insert(uri).inserted : uris.remove(uri) != nil
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let changed =
+                method == "resources/subscribe" ? state.uris.insert(uri).inserted : state.uris.remove(uri) != nil
+            guard changed else { return [] }
+            state.version += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
-        if changed { signal.continuation.yield() }
+        for waiter in waiters { waiter.resume() }
         return .response(JSONRPCMessage.encodeResponse(id: request.clientID ?? JSONRPCID(0), result: Array("{}".utf8)))
     }
 
-    /// The `subscriptions/listen` params for a server that declared `capabilities`, or `nil` when there is nothing
-    /// to listen for. Every list the server has is asked for, `listChanged` or not (servers such as the Python
-    /// SDK's announce changes without declaring it); the acknowledgement says what the server will send.
-    public func listenParams(capabilities: JSONObject) -> JSONValue? {
+    /// The `subscriptions/listen` params for a server that declared `capabilities` (`nil` when there is nothing to
+    /// listen for), and the version they reflect. Every list the server has is asked for, `listChanged` or not
+    /// (servers such as the Python SDK's announce changes without declaring it); the acknowledgement says what the
+    /// server will send.
+    public func listenParams(capabilities: JSONObject) -> (params: JSONValue?, version: Int) {
         var notifications: JSONObject = [:]
         for (capability, flag) in [
             ("tools", "toolsListChanged"), ("prompts", "promptsListChanged"), ("resources", "resourcesListChanged"),
         ] where capabilities[capability] != nil {
             notifications[flag] = true
         }
-        let subscribed = uris.withLock { $0.sorted() }
+        let (subscribed, version) = state.withLock { ($0.uris.sorted(), $0.version) }
         if !subscribed.isEmpty { notifications["resourceSubscriptions"] = .array(subscribed.map { .string($0) }) }
-        return notifications.isEmpty ? nil : ["notifications": .object(notifications)]
+        return (notifications.isEmpty ? nil : ["notifications": .object(notifications)], version)
     }
 
-    public func finish() { signal.continuation.finish() }
+    /// Returns once the set changed after `version`, the interest was finished, or the caller was cancelled;
+    /// `true` only for a change.
+    public func change(after version: Int) async -> Bool {
+        let token = state.withLock { state -> Int in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    guard state.version == version, !state.finished, !Task.isCancelled else { return true }
+                    state.waiters[token] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: token) }?.resume()
+        }
+        return state.withLock { $0.version != version }
+    }
+
+    public func finish() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.finished = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 }

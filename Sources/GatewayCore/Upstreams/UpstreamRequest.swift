@@ -143,7 +143,9 @@ public struct UpstreamRequest: Sendable {
 
     /// The edit that writes ``modernMeta(_:upstreamID:)`` into a forwarded request's params.
     private func modernMetaEdit(_ message: JSONRPCMessage, upstreamID: Int) -> ByteEdit? {
-        if let range = message.metaRange, case .object(let existing) = message.value(at: range) {
+        // A `_meta` that is not an object (`null`) is replaced, never doubled.
+        if let range = message.metaRange ?? message.param("_meta") {
+            let existing = message.value(at: range).objectValue ?? [:]
             return ByteEdit(
                 range: range, replacement: JSONValue.object(modernMeta(existing, upstreamID: upstreamID)).serialized())
         }

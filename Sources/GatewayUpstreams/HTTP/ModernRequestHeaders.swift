@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayWire
 import NIOHTTP1
 
 /// The headers of a 2026-07-28 request: the version, `Mcp-Method`, `Mcp-Name` (the name or URI the upstream knows,
@@ -14,8 +15,18 @@ struct ModernRequestHeaders {
     }
 
     init(_ request: UpstreamRequest) {
-        self.init(method: request.method, name: request.modern.name)
+        self.init(method: request.method, name: request.modern.name ?? Self.name(of: request))
         parameters = request.modern.mirroredHeaders
+    }
+
+    /// `Mcp-Name` of a request the gateway makes on its own account: the name or URI in its params.
+    private static func name(of request: UpstreamRequest) -> String? {
+        guard case .synthesized(let method, let params) = request.body else { return nil }
+        switch method {
+        case "tools/call", "prompts/get": return params?["name"]?.stringValue
+        case "resources/read": return params?["uri"]?.stringValue
+        default: return nil
+        }
     }
 
     func write(into headers: inout HTTPHeaders) {

@@ -83,7 +83,8 @@ extension StreamableHTTPUpstream {
             finished()
             let body = (try? await response.collect(limit: maxMessageBytes)) ?? []
             // 2026-07-28 servers answer errors with a 4xx status and the JSON-RPC error as the body.
-            if contentType.hasPrefix("application/json"), let message = try? JSONRPCMessage.parse(body),
+            if (400..<500).contains(response.status), contentType.hasPrefix("application/json"),
+                let message = try? JSONRPCMessage.parse(body),
                 message.kind == .errorResponse, message.id?.intValue == upstreamID
             {
                 return (response.headers, .response(request?.restoring(message) ?? message.bytes))
@@ -248,10 +249,8 @@ extension StreamableHTTPUpstream {
     /// the subscribed resources change. Returns `true` when it ended for a change (reopen at once), `false` when the
     /// server ended it or failed (reopen with backoff). With nothing to listen for, waits for a subscription.
     func listen(_ pool: UpstreamHTTPConnectionPool, capabilities: JSONObject) async -> Bool {
-        guard let params = interest.listenParams(capabilities: capabilities) else {
-            for await _ in interest.changes { return true }
-            return false
-        }
+        let (listenParams, version) = interest.listenParams(capabilities: capabilities)
+        guard let params = listenParams else { return await interest.change(after: version) }
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let request = UpstreamRequest(
             .synthesized(method: "subscriptions/listen", params: params), owner: UpstreamRequest.gatewayOwner,
@@ -262,17 +261,15 @@ extension StreamableHTTPUpstream {
         let exchange = ListenExchange()
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { [interest] in
-                for await _ in interest.changes {
-                    exchange.changed.store(true, ordering: .relaxed)
-                    // The exchange may not be written yet, and a cancellation before it is lost: repeat until the
-                    // stream has ended (this task is then cancelled).
-                    while !Task.isCancelled {
-                        if let (channel, promise) = exchange.current.withLock({ $0 }) {
-                            pool.cancel(promise, on: channel)
-                        }
-                        try? await Task.sleep(for: .milliseconds(50))
+                guard await interest.change(after: version) else { return }
+                exchange.changed.store(true, ordering: .relaxed)
+                // The exchange may not be written yet, and a cancellation before it is lost: repeat until the
+                // stream has ended (this task is then cancelled).
+                while !Task.isCancelled {
+                    if let (channel, promise) = exchange.current.withLock({ $0 }) {
+                        pool.cancel(promise, on: channel)
                     }
-                    return
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
             do {

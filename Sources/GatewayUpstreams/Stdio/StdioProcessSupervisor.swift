@@ -231,7 +231,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     }
 
     private func performHandshake(_ execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>) async {
-        if server.era != .legacy, !era.withLock({ $0.discoverKills }) {
+        if server.era == .modern || (server.era == .auto && !era.withLock({ $0.discoverKills })) {
             switch await discover() {
             case .modern(let handshake):
                 era.withLock { $0.current = .modern }
@@ -320,7 +320,8 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         var number = 0
         while !Task.isCancelled {
             var current: String?
-            if let params = interest.listenParams(capabilities: capabilities) {
+            let (listenParams, version) = interest.listenParams(capabilities: capabilities)
+            if let params = listenParams {
                 number += 1
                 let id = "gateway-listen-\(number)"
                 current = id
@@ -329,11 +330,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
                         id: JSONRPCID(string: id), method: "subscriptions/listen",
                         params: UpstreamRequest.stampedForStatelessServer(params)))
             }
-            var changed = false
-            for await _ in interest.changes {
-                changed = true
-                break
-            }
+            let changed = await interest.change(after: version)
             if let current {
                 _ = outbound.enqueue(
                     JSONRPCMessage.encodeNotification(
