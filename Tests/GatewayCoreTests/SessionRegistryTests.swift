@@ -55,6 +55,23 @@ struct SessionRegistryTests {
         var firstIterator = first.makeAsyncIterator()
         #expect(await firstIterator.next() == nil)
         var secondIterator = second.makeAsyncIterator()
-        #expect(await secondIterator.next() == [2])
+        #expect(await secondIterator.next()?.bytes == [2])
+    }
+
+    @Test("a GET stream resumed after a message starts with the kept messages after it, numbered as before")
+    func resumePushStream() async throws {
+        let session = try makeSession(SessionRegistry(maxSessions: 1, idleTimeout: .seconds(60)))
+        for byte in UInt8(1)...3 { session.push([byte]) }
+        let resumed = try #require(session.resumePushStream(after: 1))
+        session.push([4])
+        var iterator = resumed.makeAsyncIterator()
+        for expected in 2...4 {
+            let message = await iterator.next()
+            #expect(message?.eventID == "g-\(expected)")
+            #expect(message?.bytes == [UInt8(expected)])
+        }
+        #expect(session.resumePushStream(after: 9) == nil)
+        for _ in 0..<ClientSession.pushedKept { session.push([0]) }
+        #expect(session.resumePushStream(after: 1) == nil)
     }
 }

@@ -111,3 +111,25 @@ async def test_an_unknown_event_id_is_refused(catalogue_gateway: Gateway, last_e
         response = await http.get(session.url, headers=get_headers(session, last_event_id))
         assert response.status_code == 400
         assert "Last-Event-ID" in response.json()["error"]["message"]
+
+
+async def test_the_get_stream_is_resumed_with_what_came_while_it_was_closed(catalogue_gateway: Gateway) -> None:
+    """List changes pushed while the client's GET stream was down reach it when it resumes."""
+    async with http_client() as http:
+        session = await session_at(http, catalogue_gateway.mcp("catsse"), "2025-11-25")
+        headers = get_headers(session, "")
+        headers.pop("Last-Event-ID")
+        call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "announce_tools_changed", "arguments": {}}}
+        async with http.stream("GET", session.url, headers=headers) as stream:
+            reader = SSEStreamReader(stream)
+            assert await next_event(reader) == ("g-0", "")  # priming
+            assert (await session.post(call)).status_code == 200
+            seen_id, seen = await next_event(reader)
+            assert json.loads(seen)["method"] == "notifications/tools/list_changed"
+        call["id"] = 6
+        assert (await session.post(call)).status_code == 200  # while no GET stream is open
+        async with http.stream("GET", session.url, headers=get_headers(session, seen_id)) as resumed:
+            assert resumed.status_code == 200
+            missed_id, missed = await next_event(SSEStreamReader(resumed))
+            assert json.loads(missed)["method"] == "notifications/tools/list_changed"
+            assert int(missed_id[2:]) > int(seen_id[2:])

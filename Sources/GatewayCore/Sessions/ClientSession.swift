@@ -32,13 +32,26 @@ public final class ClientSession: Sendable {
         var logLevel: LogLevel?
         /// Client URI → the server and upstream URI it maps to.
         var subscriptions: [String: ResourceTarget] = [:]
-        var push: AsyncStream<[UInt8]>.Continuation?
+        var push: AsyncStream<PushedMessage>.Continuation?
         var pushGeneration = 0
+        /// The last messages pushed (Streamable HTTP sessions), for a GET that resumes with `Last-Event-ID`.
+        var pushed: [PushedMessage] = []
+        var pushSeq = 0
         /// Answer streams a client may resume, oldest first.
         var replies: [ResumableEvents] = []
         var replyCount = 0
         var closed = false
     }
+
+    /// A message of the session's stream and its place in it; on the GET stream its event id is `g-{seq}`.
+    public struct PushedMessage: Sendable {
+        public let seq: Int
+        public let bytes: [UInt8]
+        public var eventID: String { "g-\(seq)" }
+    }
+
+    /// Messages of the GET stream kept for a GET that resumes after one of them.
+    static let pushedKept = 256
 
     /// Finished answer streams kept for a late `Last-Event-ID` (unfinished ones are kept until they finish).
     static let finishedRepliesKept = 16
@@ -136,15 +149,32 @@ public final class ClientSession: Sendable {
     /// The stream holds at most `capacity` messages the client has not read yet. Messages are never dropped: a
     /// client that falls that far behind has its stream ended (it reconnects, or for HTTP+SSE starts over), and
     /// the gateway logs why.
-    public func openPushStream(capacity: Int = 1024) -> AsyncStream<[UInt8]> {
+    public func openPushStream(capacity: Int = 1024) -> AsyncStream<PushedMessage> {
+        // Without a position to resume from, opening cannot fail.
+        open(capacity: capacity, resumingAfter: nil)!
+    }
+
+    /// The session's stream, starting with the kept messages after `seq` (a GET with `Last-Event-ID: g-{seq}`);
+    /// `nil` when they are no longer all kept.
+    public func resumePushStream(after seq: Int, capacity: Int = 1024) -> AsyncStream<PushedMessage>? {
+        open(capacity: capacity, resumingAfter: seq)
+    }
+
+    private func open(capacity: Int, resumingAfter seq: Int?) -> AsyncStream<PushedMessage>? {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: [UInt8].self, bufferingPolicy: .bufferingOldest(capacity))
-        let (previous, generation) = state.withLock { state in
+            of: PushedMessage.self, bufferingPolicy: .bufferingOldest(capacity))
+        let opened = state.withLock { state -> (AsyncStream<PushedMessage>.Continuation?, Int)? in
+            if let seq {
+                let oldest = state.pushed.first?.seq ?? state.pushSeq + 1
+                guard seq >= oldest - 1, seq <= state.pushSeq else { return nil }
+                for message in state.pushed where message.seq > seq { continuation.yield(message) }
+            }
             let previous = state.push
             state.push = continuation
             state.pushGeneration += 1
             return (previous, state.pushGeneration)
         }
+        guard let (previous, generation) = opened else { return nil }
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { if $0.pushGeneration == generation { $0.push = nil } }
         }
@@ -156,8 +186,21 @@ public final class ClientSession: Sendable {
     /// its stream was ended instead of losing the message.
     @discardableResult
     public func push(_ message: [UInt8]) -> Bool {
-        guard let push = state.withLock({ $0.push }) else { return false }
-        switch push.yield(message) {
+        // Numbered, kept (Streamable HTTP) and queued under one lock, so the order is the same everywhere.
+        let outcome = state.withLock {
+            state -> (AsyncStream<PushedMessage>.Continuation, AsyncStream<PushedMessage>.Continuation.YieldResult)? in
+            state.pushSeq += 1
+            let pushed = PushedMessage(seq: state.pushSeq, bytes: message)
+            if transport == .streamableHTTP {
+                state.pushed.append(pushed)
+                if state.pushed.count > Self.pushedKept {
+                    state.pushed.removeFirst(state.pushed.count - Self.pushedKept)
+                }
+            }
+            return state.push.map { ($0, $0.yield(pushed)) }
+        }
+        guard let (push, result) = outcome else { return false }
+        switch result {
         case .enqueued: return true
         case .dropped:
             Logger(label: "mcp-gateway.session").warning(

@@ -78,9 +78,11 @@ enum SSEResponse {
     }
 
     /// A session's stream (GET, or the one stream of HTTP+SSE): `preamble` events first, then whatever the
-    /// session is sent, until either side closes it or the gateway shuts down.
+    /// session is sent, until either side closes it or the gateway shuts down. `identified` gives each event its id
+    /// (the GET stream, which a client can resume).
     static func standalone(
-        _ stream: AsyncStream<[UInt8]>,
+        _ stream: AsyncStream<ClientSession.PushedMessage>,
+        identified: Bool = false,
         preamble: [Event] = [],
         keepAlive: Duration,
         onEnd: (@Sendable () -> Void)? = nil
@@ -90,7 +92,10 @@ enum SSEResponse {
             headers: headers,
             body: body(keepAlive: keepAlive, closingOnShutdown: [], onEnd: onEnd) { channel in
                 for event in preamble { await channel.send(event) }
-                for await message in stream { await channel.send(.message(message)) }
+                for await message in stream {
+                    await channel.send(
+                        identified ? .identified(id: message.eventID, message.bytes) : .message(message.bytes))
+                }
             }
         )
     }

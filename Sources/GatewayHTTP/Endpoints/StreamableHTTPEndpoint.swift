@@ -174,6 +174,18 @@ public struct StreamableHTTPEndpoint: Sendable {
             try refuseStateless(request)
             try checks.checkStreamAccept(request)
             let session = try session(for: request, identity: try checks.authenticated(context), scope: scope)
+            let priming =
+                session.protocolVersion >= "2025-11-25"
+                ? [SSEResponse.Event.raw(Array("id: g-0\ndata: \n\n".utf8))] : []
+            if let lastEventID = request.headers[MCPHeaders.lastEventID], lastEventID.hasPrefix("g-") {
+                guard let seq = Int(lastEventID.dropFirst(2)), let stream = session.resumePushStream(after: seq) else {
+                    throw GatewayError(
+                        .invalidRequest,
+                        "Bad Request: Last-Event-ID \(lastEventID): the session's stream no longer holds the messages after it"
+                    )
+                }
+                return SSEResponse.standalone(stream, identified: true, keepAlive: keepAlive)
+            }
             if let lastEventID = request.headers[MCPHeaders.lastEventID] {
                 guard let (events, after) = session.resumableReply(lastEventID: lastEventID),
                     let reader = events.read(after: after)
@@ -185,7 +197,8 @@ public struct StreamableHTTPEndpoint: Sendable {
                 }
                 return SSEResponse.resumable(reader, priming: nil, keepAlive: keepAlive)
             }
-            return SSEResponse.standalone(session.openPushStream(), keepAlive: keepAlive)
+            return SSEResponse.standalone(
+                session.openPushStream(), identified: true, preamble: priming, keepAlive: keepAlive)
         } catch {
             return error.httpResponse()
         }

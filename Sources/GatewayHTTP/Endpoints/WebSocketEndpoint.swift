@@ -109,7 +109,7 @@ public struct WebSocketEndpoint: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await message in pushes {
-                    do { try await Self.write(message, to: outbound) } catch { return }
+                    do { try await Self.write(message.bytes, to: outbound) } catch { return }
                 }
                 // The stream ended without the connection: the client fell too far behind, or the session was ended.
                 if !Task.isCancelled { try? await outbound.close(.goingAway, reason: "the session ended") }
