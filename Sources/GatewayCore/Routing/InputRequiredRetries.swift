@@ -23,6 +23,9 @@ actor InputRequiredRetries {
     private var rest: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator?
     private var queued: [[UInt8]] = []
     private var awaiting: InputAnswers?
+    /// The registration of ``awaiting`` in ``waiting``, made when its requests are queued, so a cancellation that
+    /// comes while they are still on their way to the client counts.
+    private var awaitingKey: Int?
     private var rounds = 0
     private var finished = false
 
@@ -42,6 +45,11 @@ actor InputRequiredRetries {
         self.owner = owner
         self.sink = sink
         self.modern = modern
+    }
+
+    deinit {
+        // A client that went away mid-round leaves no registration behind.
+        if let awaitingKey { waiting.remove(awaitingKey) }
     }
 
     /// `reply` as the session client gets it: untouched unless it ends with `input_required`.
@@ -102,9 +110,10 @@ actor InputRequiredRetries {
             if !queued.isEmpty { return queued.removeFirst() }
             if let answers = awaiting {
                 awaiting = nil
-                // No upstream request is in flight while the client answers: a cancellation must reach this wait.
-                let key = waiting.add(answers, owner: owner, clientID: request.id)
-                defer { waiting.remove(key) }
+                defer {
+                    if let awaitingKey { waiting.remove(awaitingKey) }
+                    awaitingKey = nil
+                }
                 try await retry(with: await answers.collected(within: server.configuration.maxCallDuration))
                 continue
             }
@@ -168,6 +177,8 @@ actor InputRequiredRetries {
             }
         }
         awaiting = answers
+        // No upstream request is in flight while the client answers: a cancellation must reach this wait.
+        awaitingKey = waiting.add(answers, owner: owner, clientID: request.id)
         return nil
     }
 

@@ -233,7 +233,7 @@ public final class ClientSession: Sendable {
             let reply = ResumableEvents(key: "r\(state.replyCount)")
             state.replies.append(reply)
             var dropped: [ResumableEvents] = []
-            let finished = state.replies.filter(\.isFinished)
+            let finished = state.replies.filter(\.isIdle)
             if finished.count > Self.finishedRepliesKept {
                 let old = Set(finished.prefix(finished.count - Self.finishedRepliesKept).map(\.key))
                 dropped = state.replies.filter { old.contains($0.key) }

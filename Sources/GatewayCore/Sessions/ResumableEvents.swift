@@ -33,9 +33,13 @@ public final class ResumableEvents: Sendable {
         var readerGeneration = 0
         var readerPosition = 0
         var readerAttached = false
+        /// Whether the current reader asked for anything yet.
+        var hasRead = false
         var readerWaiter: CheckedContinuation<Void, Never>?
         var producerWaiter: CheckedContinuation<Void, Never>?
         var detachTimer: Task<Void, Never>?
+        /// What reads the reply into this stream; cancelled when the stream is abandoned, which ends the call.
+        var producerTask: Task<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -48,6 +52,18 @@ public final class ResumableEvents: Sendable {
     public var primingID: String { "\(key)-0" }
 
     public var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Finished, and no reader on it: nothing more can come of it but a late resume.
+    var isIdle: Bool { state.withLock { $0.finished && !$0.readerAttached } }
+
+    /// The task reading the reply into this stream, cancelled if the stream is abandoned.
+    public func produced(by task: Task<Void, Never>) {
+        let abandoned = state.withLock { state -> Bool in
+            state.producerTask = task
+            return state.abandoned
+        }
+        if abandoned { task.cancel() }
+    }
 
     // MARK: Producer
 
@@ -86,12 +102,16 @@ public final class ResumableEvents: Sendable {
 
     /// Stops the producer and every reader (the session ended, or nobody came back).
     public func abandon() {
-        let (reader, producer, timer) = state.withLock { state in
+        let (reader, producer, timer, task) = state.withLock { state in
             state.abandoned = true
-            defer { (state.readerWaiter, state.producerWaiter, state.detachTimer) = (nil, nil, nil) }
-            return (state.readerWaiter, state.producerWaiter, state.detachTimer)
+            state.events = []
+            defer {
+                (state.readerWaiter, state.producerWaiter, state.detachTimer, state.producerTask) = (nil, nil, nil, nil)
+            }
+            return (state.readerWaiter, state.producerWaiter, state.detachTimer, state.producerTask)
         }
         timer?.cancel()
+        task?.cancel()
         reader?.resume()
         producer?.resume()
     }
@@ -106,6 +126,8 @@ public final class ResumableEvents: Sendable {
             guard seq >= 0, seq <= state.lastSeq, seq >= oldest - 1, !state.abandoned else { return nil }
             state.readerGeneration += 1
             state.readerPosition = seq
+            state.hasRead = false
+            // Attached once it reads: a response whose body never runs must not hold the stream forever.
             state.readerAttached = true
             state.detachTimer?.cancel()
             state.detachTimer = nil
@@ -114,6 +136,7 @@ public final class ResumableEvents: Sendable {
         guard let generation else { return nil }
         wakeReader()
         wakeProducer()
+        startDetachTimer(generation, unlessReadBy: true)
         let stream = AsyncStream<Event> { [self] in
             await next(generation: generation)
         } onCancel: { [weak self] in
@@ -132,7 +155,8 @@ public final class ResumableEvents: Sendable {
                 case wait(after: Int)
             }
             let step = state.withLock { state -> Step in
-                guard state.readerGeneration == generation, !state.abandoned else { return .end }
+                guard state.readerGeneration == generation, !state.abandoned, !Task.isCancelled else { return .end }
+                state.hasRead = state.hasRead || state.readerGeneration == generation
                 let position = state.readerPosition
                 if let index = state.events.firstIndex(where: { $0.seq == position + 1 }) {
                     state.readerPosition = position + 1
@@ -147,14 +171,20 @@ public final class ResumableEvents: Sendable {
                 detach(generation)
                 return nil
             case .wait(let position):
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state -> Bool in
-                        let available = state.lastSeq > position || state.finished || state.abandoned
-                        guard !available, state.readerGeneration == generation else { return true }
-                        state.readerWaiter = continuation
-                        return false
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let ready = state.withLock { state -> Bool in
+                            let available = state.lastSeq > position || state.finished || state.abandoned
+                            guard !available, state.readerGeneration == generation, !Task.isCancelled else {
+                                return true
+                            }
+                            state.readerWaiter = continuation
+                            return false
+                        }
+                        if ready { continuation.resume() }
                     }
-                    if ready { continuation.resume() }
+                } onCancel: {
+                    wakeReader()
                 }
             }
         }
@@ -168,14 +198,23 @@ public final class ResumableEvents: Sendable {
             return !state.finished && !state.abandoned
         }
         guard start else { return }
+        startDetachTimer(generation, unlessReadBy: false)
+    }
+
+    /// Abandons the stream after ``resumeWindow`` unless reader `generation` came back (or, with `unlessReadBy`,
+    /// started reading) by then.
+    private func startDetachTimer(_ generation: Int, unlessReadBy reading: Bool) {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: Self.resumeWindow)
             guard !Task.isCancelled, let self else { return }
-            let stillAlone = self.state.withLock { !$0.readerAttached && $0.readerGeneration == generation }
+            let stillAlone = self.state.withLock { state in
+                state.readerGeneration == generation && !state.finished
+                    && (reading ? !state.hasRead : !state.readerAttached)
+            }
             if stillAlone { self.abandon() }
         }
         let kept = state.withLock { state -> Bool in
-            guard state.readerGeneration == generation, !state.readerAttached else { return false }
+            guard state.readerGeneration == generation, reading || !state.readerAttached else { return false }
             state.detachTimer = timer
             return true
         }

@@ -120,8 +120,11 @@ public struct StreamableHTTPEndpoint: Sendable {
                 let id = message.id
                 // The answer is read into the session's stream by a task of its own, so a client whose connection
                 // breaks can resume it (GET with Last-Event-ID) instead of losing it.
-                Task { await Self.pump(first: first, rest: rest, into: events, keep: keep, id: id) }
-                guard let reader = events.read(after: 0) else { return Response(status: .accepted) }
+                let pump = Task { await Self.pump(first: first, rest: rest, into: events, keep: keep, id: id) }
+                events.produced(by: pump)
+                guard let reader = events.read(after: 0) else {
+                    return GatewayError(.sessionNotFound, "Session not found").httpResponse(id: message.id)
+                }
                 return SSEResponse.resumable(reader, priming: primingID(events, session), keepAlive: keepAlive)
             }
             let closing = message.method == "subscriptions/listen" ? message.id.map(ListenStreams.closingResponse) : nil
