@@ -20,8 +20,9 @@ extension MCPRouter {
         server: UpstreamServer
     ) async -> MCPReply {
         guard case .stream(let first, let rest) = reply else {
+            // A plain answer is parsed again only when it may be an `input_required` whose state needs wrapping.
             guard case .response(let bytes) = reply, server.servesStatelessly,
-                let message = try? JSONRPCMessage.parse(bytes)
+                InputRequiredRetries.asksForInput(bytes), let message = try? JSONRPCMessage.parse(bytes)
             else { return reply }
             return .response(wrappingUpstreamState(message, for: request, context: context, server: server))
         }

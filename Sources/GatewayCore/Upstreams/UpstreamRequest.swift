@@ -101,12 +101,10 @@ public struct UpstreamRequest: Sendable {
             }
             return message.splicing(all)
         case .synthesized(let method, let params):
-            guard era == .modern else {
-                return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: params)
-            }
-            var members = params?.objectValue ?? [:]
-            members["_meta"] = .object(modernMeta(members["_meta"]?.objectValue ?? [:], upstreamID: upstreamID))
-            return JSONRPCMessage.encodeRequest(id: JSONRPCID(upstreamID), method: method, params: .object(members))
+            // The gateway's own requests: its own `_meta`, never a client's.
+            return JSONRPCMessage.encodeRequest(
+                id: JSONRPCID(upstreamID), method: method,
+                params: era == .modern ? Self.stampedForStatelessServer(params) : params)
         }
     }
 
