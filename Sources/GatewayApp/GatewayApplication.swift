@@ -49,7 +49,8 @@ public struct GatewayApplication: Sendable {
         routes.addGatewayRoutes(
             endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration),
             legacy: LegacySSEEndpoint(router: router, configuration: configuration),
-            webSocket: WebSocketEndpoint(router: router, configuration: configuration)
+            webSocket: WebSocketEndpoint(router: router, configuration: configuration),
+            fleetHealth: FleetHealthEndpoint(router: router)
         )
 
         let listen = configuration.listen
@@ -80,7 +81,7 @@ public struct GatewayApplication: Sendable {
             },
             logger: logger
         )
-        app.addServices(directory.transports.map { UpstreamService(transport: $0) })
+        app.addServices(UpstreamFleetService(directory: directory))
         app.addServices(SessionSweeper(sessions: sessions))
         logger.info(
             "starting",

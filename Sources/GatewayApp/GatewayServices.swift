@@ -1,13 +1,13 @@
 import GatewayCore
 import ServiceLifecycle
 
-/// Runs one upstream instance (its process or session) for the life of the gateway; graceful shutdown stops it,
-/// which for stdio means SIGTERM then SIGKILL to its process group.
-struct UpstreamService: Service {
-    let transport: any UpstreamTransport
+/// Runs the upstream instances (processes and sessions) and their health checks for the life of the gateway;
+/// graceful shutdown stops them, which for stdio means SIGTERM then SIGKILL to each process group.
+struct UpstreamFleetService: Service {
+    let directory: UpstreamDirectory
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await transport.run() }
+        await cancelWhenGracefulShutdown { await directory.run() }
     }
 }
 

@@ -18,6 +18,8 @@ public enum GatewaySettings {
     /// The environment variables read here; everything else in the environment is ignored.
     public static let environmentVariables = [
         "MCP_GATEWAY_HOST", "HOST", "MCP_GATEWAY_PORT", "PORT", "LOG_LEVEL", "SESSION_SECRET", "DATABASE_URL",
+        "MCP_GATEWAY_DEFAULT_STRATEGY", "MCP_GATEWAY_HEALTH_INTERVAL", "MCP_GATEWAY_HEALTH_TIMEOUT",
+        "MCP_GATEWAY_MAX_RETRIES",
     ]
 
     public static func resolve(
@@ -44,6 +46,7 @@ public enum GatewaySettings {
         }
         if let secret = environment["SESSION_SECRET"], !secret.isEmpty { configuration.session.secret = secret }
         if let database = environment["DATABASE_URL"], !database.isEmpty { configuration.database = database }
+        try applyLoadBalancerDefaults(environment, to: &configuration.loadBalancerDefaults)
 
         if let host = overrides.host { configuration.listen.host = host }
         if let port = overrides.port {
@@ -61,6 +64,36 @@ public enum GatewaySettings {
             ]
         }
         return configuration
+    }
+
+    /// The gateway-wide load balancing defaults from `MCP_GATEWAY_*`; a server's own `loadBalancer` keys win.
+    static func applyLoadBalancerDefaults(
+        _ environment: [String: String],
+        to defaults: inout LoadBalancerConfiguration
+    ) throws(ConfigurationError) {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        // A bare number is seconds, as the MCP Platform gateway reads these variables.
+        func seconds(_ text: String) -> String { Double(text) != nil ? text + "s" : text }
+        if let text = value("MCP_GATEWAY_DEFAULT_STRATEGY") {
+            defaults.strategy = try GatewayConfiguration.strategy(
+                text, path: "environment.MCP_GATEWAY_DEFAULT_STRATEGY")
+        }
+        if let text = value("MCP_GATEWAY_HEALTH_INTERVAL") {
+            defaults.healthCheckInterval = try GatewayConfiguration.duration(
+                seconds(text), path: "environment.MCP_GATEWAY_HEALTH_INTERVAL")
+        }
+        if let text = value("MCP_GATEWAY_HEALTH_TIMEOUT") {
+            defaults.healthTimeout = try GatewayConfiguration.duration(
+                seconds(text), path: "environment.MCP_GATEWAY_HEALTH_TIMEOUT")
+        }
+        if let text = value("MCP_GATEWAY_MAX_RETRIES") {
+            guard let retries = Int(text), (0...10).contains(retries) else {
+                throw ConfigurationError(
+                    path: "environment.MCP_GATEWAY_MAX_RETRIES",
+                    "must be a whole number from 0 to 10, found \"\(text)\"")
+            }
+            defaults.maxRetries = retries
+        }
     }
 
     static func checkedLogLevel(_ level: String, path: String) throws(ConfigurationError) -> String {

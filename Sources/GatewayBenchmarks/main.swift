@@ -1,7 +1,7 @@
 // `gateway-bench`: benchmarks of the gateway's own work, run by `bench/run.sh`. Prints one `name key=value…` line
 // per benchmark.
 //
-//   gateway-bench                                  in-process: schema validation per call
+//   gateway-bench                                  in-process: schema validation per call, choosing an instance
 //   gateway-bench doors URL TOOL SECONDS           tools/call through each client door of the gateway at URL
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -24,4 +24,6 @@ if arguments.first == "doors", arguments.count == 4 {
     print(
         "schema-validation per_call_ns=\(Int(figures.nanosecondsPerCall.rounded()))"
             + " compile_ns=\(Int(figures.nanosecondsPerCompile.rounded()))")
+    let choices = try PoolChoiceBenchmark.run()
+    print("pool-choice " + choices.map { "\($0.0)_ns=\(Int($0.1.rounded()))" }.joined(separator: " "))
 }

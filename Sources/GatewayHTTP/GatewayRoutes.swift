@@ -42,7 +42,8 @@ public struct GatewayRoutes {
     public mutating func addGatewayRoutes(
         endpoint: StreamableHTTPEndpoint,
         legacy: LegacySSEEndpoint,
-        webSocket: WebSocketEndpoint
+        webSocket: WebSocketEndpoint,
+        fleetHealth: FleetHealthEndpoint
     ) {
         for path in ["/ws", "/mcp/{server}/ws"] {
             // The upgrade (client access: the WebSocket router authenticates too), and the plain GET that explains
@@ -76,6 +77,9 @@ public struct GatewayRoutes {
             add(.delete, path, access: .client) { request, context in
                 await endpoint.delete(request, context: context, server: context.parameters.get("server"))
             }
+        }
+        add(.get, "/mcp/{server}/health", access: .client) { _, context in
+            fleetHealth.serverHealth(context: context, server: context.parameters.get("server"))
         }
         add(.get, "/health", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"healthy"}"#.utf8)) }
         add(.get, "/ready", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"ready"}"#.utf8)) }

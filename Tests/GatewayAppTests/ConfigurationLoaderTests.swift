@@ -96,4 +96,28 @@ struct ConfigurationLoaderTests {
         }
         #expect(error?.description.hasPrefix("cannot be read") == true)
     }
+
+    @Test("MCP_GATEWAY_* set the load balancing defaults; a bare number is seconds; bad values name the variable")
+    func loadBalancerEnvironment() throws {
+        let environment = [
+            "MCP_GATEWAY_DEFAULT_STRATEGY": "weighted", "MCP_GATEWAY_HEALTH_INTERVAL": "30",
+            "MCP_GATEWAY_HEALTH_TIMEOUT": "1500ms", "MCP_GATEWAY_MAX_RETRIES": "0",
+        ]
+        let defaults = try GatewaySettings.resolve(
+            CommandLineOverrides(), environment: environment, demoServerCommand: nil
+        ).loadBalancerDefaults
+        #expect(defaults.strategy == .weighted)
+        #expect(defaults.healthCheckInterval == .seconds(30))
+        #expect(defaults.healthTimeout == .milliseconds(1500))
+        #expect(defaults.maxRetries == 0)
+        for (name, value) in [
+            ("MCP_GATEWAY_DEFAULT_STRATEGY", "fastest"), ("MCP_GATEWAY_HEALTH_INTERVAL", "often"),
+            ("MCP_GATEWAY_MAX_RETRIES", "-1"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try GatewaySettings.resolve(CommandLineOverrides(), environment: [name: value], demoServerCommand: nil)
+            }
+            #expect(error?.path == "environment.\(name)")
+        }
+    }
 }

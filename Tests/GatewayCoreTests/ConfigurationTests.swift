@@ -107,4 +107,30 @@ struct ConfigurationTests {
     func disabled() throws {
         #expect(try decode(#"{"mcpServers": {"a": {"command": "x", "disabled": true}}}"#).servers.isEmpty)
     }
+
+    @Test("loadBalancer keys override the gateway-wide defaults one by one; bad values name the key")
+    func loadBalancer() throws {
+        var configuration = try decode(
+            """
+            {"servers": {"fleet": {"url": "http://127.0.0.1:1/mcp",
+               "loadBalancer": {"strategy": "least_connections", "healthTimeout": "2s", "unhealthyThreshold": 5}}}}
+            """)
+        configuration.loadBalancerDefaults.healthCheckInterval = .seconds(20)
+        configuration.loadBalancerDefaults.maxRetries = 4
+        let resolved = configuration.loadBalancing(of: configuration.servers[0])
+        #expect(resolved.strategy == .leastConnections)
+        #expect(resolved.healthTimeout == .seconds(2))
+        #expect(resolved.unhealthyThreshold == 5)
+        #expect(resolved.healthCheckInterval == .seconds(20))
+        #expect(resolved.maxRetries == 4)
+
+        let strategy = failure(#"{"servers": {"f": {"url": "http://h/mcp", "loadBalancer": {"strategy": "fastest"}}}}"#)
+        #expect(strategy?.path == "servers.f.loadBalancer.strategy")
+        #expect(strategy?.message.contains("round_robin, least_connections, weighted, health_based, random") == true)
+        let retries = failure(#"{"servers": {"f": {"url": "http://h/mcp", "loadBalancer": {"maxRetries": 11}}}}"#)
+        #expect(retries?.path == "servers.f.loadBalancer.maxRetries")
+        let interval = failure(
+            #"{"servers": {"f": {"url": "http://h/mcp", "loadBalancer": {"healthCheckInterval": "soon"}}}}"#)
+        #expect(interval?.path == "servers.f.loadBalancer.healthCheckInterval")
+    }
 }

@@ -204,15 +204,12 @@ extension GatewayConfiguration {
         }
         if var balancer = try entry.object("loadBalancer") {
             if let strategy = try balancer.string("strategy") {
-                let strategies = ["round_robin", "least_connections", "weighted", "health_based", "random"]
-                guard strategies.contains(strategy) else {
-                    throw ConfigurationError(
-                        path: balancer.child("strategy"), "must be one of \(strategies.joined(separator: ", "))")
-                }
+                server.loadBalancer.strategy = try Self.strategy(strategy, path: balancer.child("strategy"))
             }
-            _ = try balancer.duration("healthCheckInterval")
-            _ = try balancer.duration("healthTimeout")
-            _ = try balancer.int("maxRetries", in: 0...10)
+            server.loadBalancer.healthCheckInterval = try balancer.duration("healthCheckInterval")
+            server.loadBalancer.healthTimeout = try balancer.duration("healthTimeout")
+            server.loadBalancer.maxRetries = try balancer.int("maxRetries", in: 0...10)
+            server.loadBalancer.unhealthyThreshold = try balancer.int("unhealthyThreshold", in: 1...100)
             server.callTimeout = try balancer.duration("timeout") ?? server.callTimeout
             try balancer.finish()
         }
@@ -230,6 +227,28 @@ extension GatewayConfiguration {
         }
         try entry.finish()
         return disabled ? nil : server
+    }
+
+    /// A duration as configuration files write it (`500ms`, `30s`, `1h`, or a number of milliseconds).
+    public static func duration(_ text: String, path: String) throws(ConfigurationError) -> Duration {
+        guard let duration = ConfigurationReader.parseDuration(text.trimmingCharacters(in: .whitespaces)),
+            duration > .zero
+        else {
+            throw ConfigurationError(
+                path: path, "expected a positive duration such as \"500ms\", \"30s\" or \"1h\", found \"\(text)\"")
+        }
+        return duration
+    }
+
+    /// A `loadBalancer.strategy` value (or `MCP_GATEWAY_DEFAULT_STRATEGY`).
+    public static func strategy(_ text: String, path: String) throws(ConfigurationError) -> LoadBalancingStrategy {
+        guard let strategy = LoadBalancingStrategy(rawValue: text) else {
+            throw ConfigurationError(
+                path: path,
+                "must be one of \(LoadBalancingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\""
+            )
+        }
+        return strategy
     }
 
     static let serverKeys: Set<String> = [

@@ -13,6 +13,8 @@ public struct GatewayConfiguration: Sendable {
     public var limits = LimitsConfiguration()
     public var session = SessionConfiguration()
     public var lists = ListsConfiguration()
+    /// Load balancing, health checking and retries for servers that do not set their own (`MCP_GATEWAY_*`).
+    public var loadBalancerDefaults = LoadBalancerConfiguration()
     /// Settings that were accepted and validated but have no effect in this version; reported at start-up and by
     /// `check-config` so nothing is silently ignored.
     public var notices: [String] = []
@@ -21,6 +23,11 @@ public struct GatewayConfiguration: Sendable {
 
     public func server(named name: String) -> ServerConfiguration? {
         servers.first { $0.name == name }
+    }
+
+    /// `server`'s load balancing with the gateway-wide defaults filled in.
+    public func loadBalancing(of server: ServerConfiguration) -> LoadBalancerConfiguration {
+        server.loadBalancer.applied(to: loadBalancerDefaults)
     }
 }
 

@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration = .seconds(30)
     /// Which MCP era the gateway speaks to this server's instances (`era`, default `auto`).
     public var era = UpstreamEraChoice.auto
+    /// `loadBalancer`: what this server sets; the rest comes from the gateway-wide defaults.
+    public var loadBalancer = LoadBalancerOverrides()
 
     public init(name: String, prefix: String? = nil, instances: [UpstreamInstanceConfiguration]) {
         self.name = name

@@ -63,6 +63,9 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Extra detail for JSON-RPC `error.data`, e.g. `{"server":"fs","reason":"…"}`.
     public var data: JSONValue?
+    /// Set by a transport that knows the request never left the gateway (no connection, the process not running),
+    /// so trying it on another instance cannot run anything twice.
+    public var neverSent = false
 
     public init(_ code: Code, _ message: String, data: JSONValue? = nil) {
         self.code = code
@@ -84,6 +87,13 @@ extension GatewayError {
         var data: JSONObject = ["server": .string(server), "reason": .string(reason)]
         for (key, value) in details { data[key] = value }
         return GatewayError(code, "Upstream server '\(server)' failed: \(reason)", data: .object(data))
+    }
+
+    /// This error, marked as one whose request never left the gateway.
+    public func unsent() -> GatewayError {
+        var error = self
+        error.neverSent = true
+        return error
     }
 
     /// A JSON-RPC batch in a session whose revision has none (only 2025-03-26 has batches).

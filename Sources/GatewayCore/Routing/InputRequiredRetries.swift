@@ -194,7 +194,7 @@ actor InputRequiredRetries {
         let position = params.lowerBound + 1
         let reply = try await server.send(
             .forward(request, edits: edits + [ByteEdit(range: position..<position, replacement: inserted)]),
-            owner: owner, serverRequests: sink, modern: modern)
+            owner: owner, affinity: owner, serverRequests: sink, modern: modern)
         start(reply)
     }
 }

@@ -57,4 +57,7 @@ public struct MCPRequestContext: Sendable {
 
     /// The key that scopes the client's request ids (its session, or its principal without one).
     var owner: String { session?.id ?? "principal:" + identity.principal }
+
+    /// What keeps the client on one instance of each server: its session; session-less requests go anywhere.
+    var affinity: String? { session?.id }
 }

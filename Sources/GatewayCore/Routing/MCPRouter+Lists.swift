@@ -36,7 +36,7 @@ extension MCPRouter {
 
         // What a page teaches the catalog counts only if the catalog was not reset (list_changed) while it was fetched.
         let generations = queue.map { entry in entry.server.catalog.withLock { $0.generation } }
-        let pages = await fetchPages(kind, queue: queue, owner: context.owner)
+        let pages = await fetchPages(kind, queue: queue, owner: context.owner, affinity: context.affinity)
         var items: [JSONValue] = []
         var pending: [JSONValue] = []
         var failures: [GatewayError] = []
@@ -87,7 +87,8 @@ extension MCPRouter {
     private func fetchPages(
         _ kind: ListKind,
         queue: [(server: UpstreamServer, cursor: JSONValue?)],
-        owner: String
+        owner: String,
+        affinity: String?
     ) async -> [Result<JSONObject, GatewayError>] {
         await withTaskGroup(of: (Int, Result<JSONObject, GatewayError>).self) { group in
             for (index, entry) in queue.enumerated() {
@@ -99,7 +100,7 @@ extension MCPRouter {
                             do throws(GatewayError) {
                                 return .success(
                                     try await entry.server.fetch(
-                                        kind.method, params: params, owner: owner,
+                                        kind.method, params: params, owner: owner, affinity: affinity,
                                         readinessWait: Self.listReadinessWait))
                             } catch {
                                 return .failure(error)
@@ -150,6 +151,7 @@ extension MCPRouter {
         var listed: [String] = []
         let known = kind == .tools ? server.catalog.withLock { $0.toolContracts } : [:]
         var contracts: [String: ToolInputContract] = [:]
+        var repeatable: [String: Bool] = [:]
         for item in items {
             guard case .object(var object) = item else { continue }
             switch kind {
@@ -159,6 +161,9 @@ extension MCPRouter {
                 if kind == .tools {
                     let contract = contract(for: name, object["inputSchema"], known: known, server, context)
                     contracts[name] = contract
+                    let hints = object["annotations"]
+                    repeatable[name] =
+                        hints?["readOnlyHint"]?.boolValue == true || hints?["idempotentHint"]?.boolValue == true
                     guard contract.annotationProblem == nil || context.era != .modern,
                         server.configuration.tools.permits(name),
                         policy.allows(context.identity, server: server.name, tool: name)
@@ -190,6 +195,7 @@ extension MCPRouter {
             case .tools:
                 catalog.toolAliases.merge(aliases) { _, new in new }
                 catalog.toolContracts.merge(contracts) { _, new in new }
+                catalog.repeatableTools.merge(repeatable) { _, new in new }
                 catalog.tools.record(listed, firstPage: page.first, lastPage: page.last)
             case .prompts:
                 catalog.promptAliases.merge(aliases) { _, new in new }
@@ -262,10 +268,12 @@ extension UpstreamServer {
         _ method: String,
         params: JSONValue?,
         owner: String,
+        affinity: String? = nil,
         readinessWait: Duration? = nil
     ) async throws(GatewayError) -> JSONObject {
         let reply = try await send(
-            .synthesized(method: method, params: params), owner: owner, readinessWait: readinessWait)
+            .synthesized(method: method, params: params), owner: owner, affinity: affinity,
+            readinessWait: readinessWait)
         let bytes: [UInt8]
         do {
             bytes = try await reply.finalMessage()

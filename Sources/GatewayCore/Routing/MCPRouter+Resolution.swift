@@ -110,6 +110,7 @@ extension MCPRouter {
                     kind.method,
                     params: cursor.map { ["cursor": $0] },
                     owner: context.owner,
+                    affinity: context.affinity,
                     readinessWait: Self.listReadinessWait
                 )
             else { return }

@@ -56,6 +56,7 @@ public final class MCPRouter: Sendable {
             self?.inputRounds.cancel(owner: session.id, clientID: nil)
             // Nothing can reach the client any more: its calls in flight end, and the servers hear so.
             guard let servers = self?.directory.servers else { return }
+            for server in servers { server.forget(affinity: session.id) }
             Task { for server in servers { await server.cancel(owner: session.id, clientID: nil) } }
         }
         relay?.onServerReady { [weak self] server in self?.resubscribe(server) }
@@ -188,7 +189,9 @@ public final class MCPRouter: Sendable {
             guard subscriptions.acquire(server: target.server, uri: target.uri) else { return empty }
             let answer: [UInt8]
             do {
-                answer = try await server.send(forward, owner: context.owner, modern: modern).finalMessage()
+                answer = try await server.send(
+                    forward, owner: context.owner, affinity: context.affinity, modern: modern
+                ).finalMessage()
             } catch {
                 answer = (error as? GatewayError ?? GatewayError(.internalError, "\(error)")).jsonRPCResponse(
                     id: message.id)
@@ -202,7 +205,7 @@ public final class MCPRouter: Sendable {
             guard let session = context.session, let target = session.unsubscribe(uri),
                 subscriptions.release(server: target.server, uri: target.uri)
             else { return empty }
-            return try await server.send(forward, owner: context.owner, modern: modern)
+            return try await server.send(forward, owner: context.owner, affinity: context.affinity, modern: modern)
         default:
             return try await self.forward(message, edits: edits, to: server, context, routed: original)
         }
@@ -293,9 +296,10 @@ public final class MCPRouter: Sendable {
             // A session that set no level gets every message, as session-based servers send them.
             fields.logLevel = context.session?.logLevel ?? .debug
         }
+        let repeatable = tool.map { tool in server.catalog.withLock { $0.repeatableTools[tool] ?? false } } ?? false
         let reply = try await server.send(
-            .forward(message, edits: edits), owner: context.owner, statelessClient: modern, serverRequests: sink,
-            modern: fields)
+            .forward(message, edits: edits), owner: context.owner, affinity: context.affinity, repeatable: repeatable,
+            statelessClient: modern, serverRequests: sink, modern: fields)
         if modern {
             guard sink != nil else { return reply }
             return await bridgingInputRequests(reply, for: message, context: context, server: server)
@@ -313,6 +317,11 @@ public final class MCPRouter: Sendable {
     }
 
     // MARK: Visibility
+
+    /// The server `name`, if `identity` may use it.
+    public func server(named name: String, for identity: Identity) -> UpstreamServer? {
+        directory.server(named: name).flatMap { policy.allows(identity, server: name) ? $0 : nil }
+    }
 
     /// The servers the request may reach: the endpoint's scope, filtered by policy, in declaration order.
     func visibleServers(_ context: MCPRequestContext) -> [UpstreamServer] {

@@ -40,14 +40,16 @@ public final class NotificationRelay: Sendable {
     public var events: UpstreamEvents {
         UpstreamEvents(
             onNotification: { [weak self] server, message in self?.relay(message, from: server) },
-            onReady: { [weak self] server in self?.announceReady(server) }
+            onReady: { [weak self] server, instance in self?.announceReady(server, instance: instance) }
         )
     }
 
     /// A server that (re)started may offer different tools than before, or was missing from lists a client already
     /// fetched: forget its names and tell its clients to list again.
-    func announceReady(_ server: String) {
-        directory.withLock { $0 }?.server(named: server)?.forgetCatalog()
+    func announceReady(_ server: String, instance: String) {
+        let upstream = directory.withLock { $0 }?.server(named: server)
+        upstream?.instanceReady(instance)
+        upstream?.forgetCatalog()
         readyHandler.withLock { $0 }?(server)
         let sessions = sessions.sessions(seeing: server)
         for method in Self.listChanged {

@@ -9,6 +9,9 @@ struct ServerCatalog: Sendable {
     var tools = NameSet()
     /// Each listed tool's compiled `inputSchema` and mirrored arguments, by the upstream's tool name.
     var toolContracts: [String: ToolInputContract] = [:]
+    /// Whether each listed tool is annotated `readOnlyHint` or `idempotentHint`, so a failed call may be tried on
+    /// another instance.
+    var repeatableTools: [String: Bool] = [:]
     var prompts = NameSet()
     var resourceURIs: Set<String> = []
     var templates: Set<String> = []

@@ -91,11 +91,11 @@ public final class PendingCalls: Sendable {
                         return nil
                     }
                     if let refusal {
-                        continuation.resume(throwing: refusal)
+                        continuation.resume(throwing: refusal.unsent())
                     } else if Task.isCancelled {
                         abandon(id)
                     } else if let error = write(request.encoded(upstreamID: id, era: era)) {
-                        fail(id, error)
+                        fail(id, error.unsent())
                     }
                 }
             } onCancel: {

@@ -29,7 +29,7 @@ public final class ReadinessGate<Value: Sendable>: Sendable {
             case .pending: nil
             }
         }
-        if let settled { return try settled.get() }
+        if let settled { return try settled.mapError { $0.unsent() }.get() }
         let waiter = nextWaiter.add(1, ordering: .relaxed).newValue
         let expiry = timeoutError()
         do {
@@ -54,7 +54,8 @@ public final class ReadinessGate<Value: Sendable>: Sendable {
                 }
             }
         } catch let error as GatewayError {
-            throw error
+            // Nothing waiting here was sent anywhere yet.
+            throw error.unsent()
         } catch {
             throw GatewayError(.internalError, "\(error)")
         }

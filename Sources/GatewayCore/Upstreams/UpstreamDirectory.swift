@@ -27,7 +27,9 @@ public final class UpstreamDirectory: Sendable {
                         logger[metadataKey: "gateway.upstream"] = "\(server.name)"
                         logger[metadataKey: "gateway.instance"] = "\(instance.id)"
                         return factory.makeTransport(server: server, instance: instance, events: events, logger: logger)
-                    }
+                    },
+                    balancing: configuration.loadBalancing(of: server),
+                    logger: logger
                 )
             }
         )
@@ -38,4 +40,14 @@ public final class UpstreamDirectory: Sendable {
     public func server(prefix: String) -> UpstreamServer? { byPrefix[prefix] }
 
     public var transports: [any UpstreamTransport] { servers.flatMap(\.transports) }
+
+    /// Runs every instance (its process or connection) and every server's health checks until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for server in servers {
+                for transport in server.transports { group.addTask { await transport.run() } }
+                group.addTask { await server.runHealthChecks() }
+            }
+        }
+    }
 }

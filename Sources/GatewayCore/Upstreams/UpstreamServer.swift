@@ -2,39 +2,82 @@ import GatewayWire
 import Logging
 import Synchronization
 
-/// One configured server at run time: its instances' transports, chosen round-robin among the ready ones, and
-/// the catalog the router keeps for it.
+/// One server at run time: its instances' transports, the pool state machine that chooses among them, and the
+/// catalog the router keeps for it.
+///
+/// Each request goes to the instance ``UpstreamPoolStateMachine`` picks (strategy, session affinity, health). A
+/// request that fails on an instance is tried on another, up to `maxRetries` more, when repeating it cannot do
+/// harm: lists, reads, discovery and the like always; `tools/call` only when the request provably never reached the
+/// instance or the tool is annotated `readOnlyHint` or `idempotentHint`.
 public final class UpstreamServer: Sendable {
     public let configuration: ServerConfiguration
-    public let transports: [any UpstreamTransport]
-    private let nextIndex = Atomic<Int>(0)
+    public let balancing: LoadBalancerConfiguration
+    private struct Fleet: Sendable {
+        var machine: UpstreamPoolStateMachine
+        /// In the order of `machine.members`.
+        var transports: [any UpstreamTransport]
+        var generator = SystemRandomNumberGenerator()
+    }
+
+    private let fleet: Mutex<Fleet>
     let catalog = Mutex(ServerCatalog())
     /// Lists being learnt right now, so concurrent callers do not repeat them.
     private let learning = Mutex<Set<String>>([])
+    private let logger: Logger
 
-    public init(configuration: ServerConfiguration, transports: [any UpstreamTransport]) {
+    /// Methods that change nothing on the server, so a failed attempt may be repeated on another instance.
+    static let repeatableMethods: Set<String> = [
+        "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read", "prompts/get",
+        "completion/complete", "server/discover", "ping", "resources/subscribe", "resources/unsubscribe",
+    ]
+
+    public init(
+        configuration: ServerConfiguration,
+        transports: [any UpstreamTransport],
+        balancing: LoadBalancerConfiguration = .init(),
+        logger: Logger = Logger(label: "mcp-gateway")
+    ) {
         precondition(!transports.isEmpty, "a server has at least one instance")
         self.configuration = configuration
-        self.transports = transports
+        self.balancing = balancing
+        let weights = Dictionary(
+            configuration.instances.map { ($0.id, $0.weight) }, uniquingKeysWith: { first, _ in first })
+        self.fleet = Mutex(
+            Fleet(
+                machine: UpstreamPoolStateMachine(
+                    members: transports.map { .init(id: $0.instanceID, weight: weights[$0.instanceID] ?? 1) },
+                    strategy: balancing.strategy,
+                    unhealthyThreshold: balancing.unhealthyThreshold
+                ),
+                transports: transports
+            ))
+        var logger = logger
+        logger[metadataKey: "gateway.upstream"] = "\(configuration.name)"
+        self.logger = logger
     }
 
     public var name: String { configuration.name }
 
-    /// The next transport in round-robin order, preferring ready ones.
-    func nextTransport() -> any UpstreamTransport {
-        let start = nextIndex.add(1, ordering: .relaxed).oldValue
-        for offset in 0..<transports.count {
-            let transport = transports[(start + offset) % transports.count]
-            if transport.status == .ready { return transport }
-        }
-        return transports[start % transports.count]
+    public var transports: [any UpstreamTransport] { fleet.withLock { $0.transports } }
+
+    /// The pool's view of every instance, with its transport, for health reports.
+    public var members: [(member: UpstreamPoolStateMachine.Member, transport: any UpstreamTransport)] {
+        fleet.withLock { fleet in Array(zip(fleet.machine.members, fleet.transports)) }
     }
 
-    /// Sends a request to the next instance. An instance that is still starting is waited for at most the
-    /// request's idle timeout (and at most `readinessWait`), never the whole start-up time.
+    /// Sends a request to the instance the pool picks, and to others while a failure allows it. An instance that is
+    /// still starting is waited for at most the request's idle timeout (and at most `readinessWait`), never the
+    /// whole start-up time.
+    ///
+    /// - Parameters:
+    ///   - affinity: the client session, which keeps its instance while that instance is healthy.
+    ///   - repeatable: the request may be repeated even if it reached an instance (a tool annotated read-only or
+    ///     idempotent).
     public func send(
         _ body: UpstreamRequest.Body,
         owner: String,
+        affinity: String? = nil,
+        repeatable: Bool = false,
         readinessWait: Duration? = nil,
         statelessClient: Bool = false,
         serverRequests: ServerRequestSink? = nil,
@@ -51,11 +94,160 @@ public final class UpstreamServer: Sendable {
         request.bridgesStatelessClient = statelessClient
         request.serverRequests = serverRequests
         request.modern = modern
-        return try await nextTransport().send(request)
+        let mayRepeat = repeatable || Self.repeatableMethods.contains(request.method)
+        var tried: [String] = []
+        while true {
+            guard let (id, transport) = choose(affinity: affinity, excluding: tried) else {
+                throw GatewayError.upstream(.upstreamUnavailable, server: name, "no instance is left to try")
+            }
+            do throws(GatewayError) {
+                return track(try await transport.send(request), on: id)
+            } catch {
+                finished(id, Self.outcome(of: error))
+                tried.append(id)
+                guard Self.isInstanceFailure(error), mayRepeat || error.neverSent, tried.count <= balancing.maxRetries,
+                    hasUntried(tried)
+                else { throw error }
+                logger.debug(
+                    "retrying on another instance",
+                    metadata: ["gateway.instance": "\(id)", "mcp.method": "\(request.method)", "error": "\(error)"])
+            }
+        }
     }
+
+    private func choose(affinity: String?, excluding tried: [String]) -> (String, any UpstreamTransport)? {
+        fleet.withLock { fleet in
+            let transports = fleet.transports
+            guard
+                let index = fleet.machine.choose(
+                    affinity: affinity, excluding: tried, isUp: { transports[$0].status == .ready },
+                    using: &fleet.generator)
+            else { return nil }
+            return (fleet.machine.members[index].id, transports[index])
+        }
+    }
+
+    private func hasUntried(_ tried: [String]) -> Bool {
+        fleet.withLock { fleet in fleet.machine.members.contains { !tried.contains($0.id) } }
+    }
+
+    /// Counts the call as finished when its reply is complete: at once for a response, at the end for a stream.
+    private func track(_ reply: MCPReply, on id: String) -> MCPReply {
+        switch reply {
+        case .response:
+            finished(id, .success)
+            return reply
+        case .stream(let first, let rest):
+            let completion = CallCompletion { [weak self] outcome in self?.finished(id, outcome) }
+            return .stream(first: first, rest: completion.observing(rest))
+        }
+    }
+
+    func finished(_ id: String, _ outcome: UpstreamPoolStateMachine.Outcome) {
+        let transition = fleet.withLock { $0.machine.finished(id, outcome) }
+        if let transition { log(transition) }
+    }
+
+    /// Whether `error` says something about the instance (rather than the client or the gateway).
+    static func isInstanceFailure(_ error: GatewayError) -> Bool {
+        [.upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError, .upstreamRejected]
+            .contains(error.code)
+    }
+
+    static func outcome(of error: any Error) -> UpstreamPoolStateMachine.Outcome {
+        guard let error = error as? GatewayError, isInstanceFailure(error) else { return .neutral }
+        return .failure(error.data?["reason"]?.stringValue ?? error.message)
+    }
+
+    // MARK: Health
+
+    /// Probes the instances every `healthCheckInterval` until cancelled. After a failed probe the next round comes
+    /// within a second, until the instance is out of the rotation or answers again, so an instance that died
+    /// without traffic leaves the rotation about one interval after it died.
+    public func runHealthChecks() async {
+        let interval = balancing.healthCheckInterval
+        var suspects = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: suspects ? min(interval, .seconds(1)) : interval)
+            if Task.isCancelled { return }
+            let failed = await probeInstances()
+            suspects = fleet.withLock { fleet in
+                fleet.machine.members.contains { failed.contains($0.id) && $0.breaker == .closed }
+            }
+        }
+    }
+
+    /// Probes every instance whose connection is up, at once, each bounded by `healthTimeout`: `ping`, or
+    /// `server/discover` for a 2026-07-28 instance. Returns the ids whose probe failed.
+    @discardableResult
+    public func probeInstances() async -> [String] {
+        let targets = fleet.withLock { fleet in
+            zip(fleet.machine.members, fleet.transports).filter { $0.1.status == .ready }.map { ($0.0.id, $0.1) }
+        }
+        return await withTaskGroup(of: String?.self) { group in
+            for (id, transport) in targets {
+                group.addTask { await self.probe(id, transport) ? nil : id }
+            }
+            var failed: [String] = []
+            for await id in group { if let id { failed.append(id) } }
+            return failed
+        }
+    }
+
+    /// One probe of one instance; `true` when it answered.
+    func probe(_ id: String, _ transport: any UpstreamTransport) async -> Bool {
+        let modern = transport.currentHandshake?.era == .modern
+        let method = modern ? "server/discover" : "ping"
+        let timeout = balancing.healthTimeout
+        // The transport adds the `_meta` a 2026-07-28 instance needs.
+        let request = UpstreamRequest(
+            .synthesized(method: method, params: nil),
+            owner: UpstreamRequest.gatewayOwner, idleTimeout: timeout, maxDuration: timeout, readinessWait: .zero)
+        fleet.withLock { $0.machine.probeStarted(id) }
+        let outcome: UpstreamPoolStateMachine.Outcome
+        do {
+            let answer = try await transport.send(request).finalMessage()
+            let parsed = try? JSONRPCMessage.parse(answer)
+            outcome =
+                parsed?.kind == .response
+                ? .success
+                : .failure("answered \(method) with \(parsed == nil ? "something that is not JSON-RPC" : "an error")")
+        } catch {
+            // Whatever stopped the probe, the instance did not answer it.
+            let failure = error as? GatewayError
+            outcome = .failure(failure?.data?["reason"]?.stringValue ?? failure?.message ?? "\(error)")
+        }
+        let transition = fleet.withLock { $0.machine.probeFinished(id, outcome) }
+        if let transition { log(transition) }
+        return outcome == .success
+    }
+
+    /// An instance completed a handshake: it is in the rotation again whatever failed before.
+    public func instanceReady(_ id: String) {
+        let transition = fleet.withLock { $0.machine.handshakeCompleted(id) }
+        if let transition { log(transition) }
+    }
+
+    /// The client session ended: its binding to an instance goes.
+    public func forget(affinity key: String) {
+        fleet.withLock { $0.machine.forget(affinity: key) }
+    }
+
+    private func log(_ transition: UpstreamPoolStateMachine.Transition) {
+        switch transition {
+        case .ejected(let id, let reason):
+            logger.warning(
+                "instance left the rotation", metadata: ["gateway.instance": "\(id)", "reason": "\(reason)"])
+        case .restored(let id):
+            logger.notice("instance is back in the rotation", metadata: ["gateway.instance": "\(id)"])
+        }
+    }
+
+    // MARK: Handshakes
 
     /// The first instance's handshake that becomes available within `timeout`.
     public func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake {
+        let transports = self.transports
         if let ready = transports.first(where: { $0.status == .ready }) {
             return try await ready.handshake(timeout: timeout)
         }
@@ -87,5 +279,46 @@ public final class UpstreamServer: Sendable {
 
     func forgetCatalog() {
         catalog.withLock { $0 = ServerCatalog(generation: $0.generation + 1) }
+    }
+}
+
+extension UpstreamServer {
+    /// The server's health as `GET /mcp/{server}/health` reports it (the MCP Platform shape, with the pool's view of
+    /// each instance added). An instance is healthy when its connection is up and its breaker closed.
+    public func healthReport() -> JSONValue {
+        var instances = JSONObject()
+        var healthy = 0
+        let members = self.members
+        for (member, transport) in members {
+            let status = transport.status
+            let isHealthy = status == .ready && member.breaker == .closed
+            if isHealthy { healthy += 1 }
+            var entry: JSONObject = [
+                "healthy": .bool(isHealthy),
+                "status": .string(status.name),
+                "breaker": .string(member.breaker.rawValue),
+                "weight": .number(JSONNumber(member.weight)),
+                "in_flight": .number(JSONNumber(member.inFlight)),
+                "calls": .number(JSONNumber(member.calls)),
+                "failures": .number(JSONNumber(member.failures)),
+                "consecutive_failures": .number(JSONNumber(member.consecutiveFailures)),
+                "health_score": .number(JSONNumber((member.score * 1000).rounded() / 1000)),
+            ]
+            if case .down(let reason) = status { entry["reason"] = .string(reason) }
+            if let failure = member.lastFailure { entry["last_failure"] = .string(failure) }
+            if let handshake = transport.currentHandshake {
+                entry["protocol_version"] = .string(handshake.protocolVersion)
+            }
+            instances[member.id] = .object(entry)
+        }
+        let percentage = members.isEmpty ? 0 : (Double(healthy) * 1000 / Double(members.count)).rounded() / 10
+        return [
+            "template_name": .string(name),
+            "strategy": .string(balancing.strategy.rawValue),
+            "total_instances": .number(JSONNumber(members.count)),
+            "healthy_instances": .number(JSONNumber(healthy)),
+            "health_percentage": .number(JSONNumber(percentage)),
+            "instances": .object(instances),
+        ]
     }
 }

@@ -39,6 +39,16 @@ public enum UpstreamStatus: Sendable, Equatable {
     /// Not usable now; the reason names what happened (exit status, stderr tail, HTTP error).
     case down(String)
     case stopped
+
+    /// `starting`, `ready`, `down` or `stopped`, for reports.
+    public var name: String {
+        switch self {
+        case .starting: "starting"
+        case .ready: "ready"
+        case .down: "down"
+        case .stopped: "stopped"
+        }
+    }
 }
 
 /// A live connection to one instance of an upstream server: a supervised process or an HTTP session.
@@ -66,11 +76,11 @@ public protocol UpstreamTransport: Sendable {
 public struct UpstreamEvents: Sendable {
     public var onNotification: @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void
     /// An instance finished its handshake (at start, or after a restart or reconnection).
-    public var onReady: @Sendable (_ server: String) -> Void
+    public var onReady: @Sendable (_ server: String, _ instance: String) -> Void
 
     public init(
         onNotification: @escaping @Sendable (_ server: String, _ message: JSONRPCMessage) -> Void,
-        onReady: @escaping @Sendable (_ server: String) -> Void = { _ in }
+        onReady: @escaping @Sendable (_ server: String, _ instance: String) -> Void = { _, _ in }
     ) {
         self.onNotification = onNotification
         self.onReady = onReady

@@ -187,7 +187,7 @@ public final class LegacySSEUpstream: UpstreamTransport {
             try await post(JSONRPCMessage.encodeNotification(method: "notifications/initialized", params: nil))
             state.withLock { $0 = .ready }
             gate.open(handshake)
-            events.onReady(server.name)
+            events.onReady(server.name, instanceID)
             logger.info("HTTP+SSE server ready", metadata: ["mcp.protocol": "\(handshake.protocolVersion)"])
         } catch {
             guard !Task.isCancelled else { return }

@@ -20,7 +20,7 @@ extension StreamableHTTPUpstream {
         let pool: UpstreamHTTPConnectionPool
         switch self.pool {
         case .success(let connections): pool = connections
-        case .failure(let error): throw unavailable("\(error)")
+        case .failure(let error): throw unavailable("\(error)").unsent()
         }
         let method = request?.method ?? "initialize"
         let idle = request?.idleTimeout ?? server.connectTimeout
@@ -335,6 +335,8 @@ extension StreamableHTTPUpstream {
             .upstream(.upstreamTimeout, server: server.name, "\(method) got no response within \(idle)")
         case UpstreamHTTPError.cancelled:
             GatewayError(.internalError, "request cancelled")
+        case UpstreamHTTPError.connectFailed, UpstreamHTTPError.poolClosed:
+            unavailable("\(error)").unsent()
         default:
             unavailable("\(error)")
         }

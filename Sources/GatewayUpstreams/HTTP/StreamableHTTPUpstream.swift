@@ -199,7 +199,7 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
     private func becomeReady(_ handshake: UpstreamHandshake, generation: Int) {
         state.withLock { $0 = .ready }
         gate.open(handshake)
-        events.onReady(server.name)
+        events.onReady(server.name, instanceID)
         logger.info(
             "HTTP server ready",
             metadata: ["mcp.protocol": "\(handshake.protocolVersion)", "mcp.session.generation": "\(generation)"]
@@ -270,21 +270,20 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
         )
         let (generation, era) = session.withLock { ($0.generation, $0.era) }
         if era == .modern, let answer = interest.absorb(request) { return answer }
-        do throws(SessionExpired) {
+        do throws(GatewayError) {
             return try await attempt(request)
-        } catch {
+        } catch let error where error.code == .sessionNotFound {
             try await reconnect(after: generation)
         }
-        do throws(SessionExpired) {
+        do throws(GatewayError) {
             return try await attempt(request)
-        } catch {
+        } catch let error where error.code == .sessionNotFound {
             throw unavailable("rejected the session right after it was created")
         }
     }
 
-    private struct SessionExpired: Error {}
-
-    private func attempt(_ request: UpstreamRequest) async throws(SessionExpired) -> MCPReply {
+    /// One POST of the request. A `sessionNotFound` error means the server forgot the session.
+    private func attempt(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let era = self.era
         do throws(GatewayError) {
@@ -297,11 +296,10 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
             )
             return reply
         } catch {
-            if error.code == .sessionNotFound { throw SessionExpired() }
             // A 2026-07-28 server has no session to lose; a server that cannot be reached may come back as anything,
             // so its era is probed again (the supervision loop reconnects).
             if era == .modern, error.code == .upstreamUnavailable { session.withLock { $0.lost = true } }
-            return .response(error.jsonRPCResponse(id: request.clientID))
+            throw error
         }
     }
 

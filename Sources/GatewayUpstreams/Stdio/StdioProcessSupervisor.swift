@@ -274,7 +274,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     private func becomeReady(_ handshake: UpstreamHandshake) {
         state.withLock { $0 = .ready }
         gate.open(handshake)
-        events.onReady(server.name)
+        events.onReady(server.name, instanceID)
         logger.info(
             "stdio server ready",
             metadata: [
