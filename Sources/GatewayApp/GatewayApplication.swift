@@ -29,10 +29,10 @@ public struct GatewayApplication: Sendable {
         )
         let relay = NotificationRelay(sessions: sessions, logger: logger)
         let directory = UpstreamDirectory(
-            configuration: configuration,
-            factory: LiveUpstreamTransportFactory(limits: configuration.limits),
-            events: relay.events,
-            logger: logger
+            builder: .init(
+                factory: LiveUpstreamTransportFactory(limits: configuration.limits), events: relay.events,
+                configuration: configuration, logger: logger),
+            store: configuration.management.registryFile.map { RegistryFileStore(path: $0) }
         )
         relay.attach(directory)
         let router = MCPRouter(
@@ -45,13 +45,16 @@ public struct GatewayApplication: Sendable {
             relay: relay,
             listDeadline: configuration.lists.deadline
         )
-        var routes = GatewayRoutes()
+        var routes = GatewayRoutes(management: configuration.management)
         routes.addGatewayRoutes(
             endpoint: StreamableHTTPEndpoint(router: router, configuration: configuration),
             legacy: LegacySSEEndpoint(router: router, configuration: configuration),
             webSocket: WebSocketEndpoint(router: router, configuration: configuration),
-            fleetHealth: FleetHealthEndpoint(router: router)
+            fleetHealth: FleetHealthEndpoint(router: router),
+            rest: MCPRESTEndpoint(
+                router: router, maxBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger)
         )
+        routes.addManagementRoutes(ManagementEndpoint(directory: directory))
 
         let listen = configuration.listen
         var app = Application(

@@ -19,7 +19,7 @@ public enum GatewaySettings {
     public static let environmentVariables = [
         "MCP_GATEWAY_HOST", "HOST", "MCP_GATEWAY_PORT", "PORT", "LOG_LEVEL", "SESSION_SECRET", "DATABASE_URL",
         "MCP_GATEWAY_DEFAULT_STRATEGY", "MCP_GATEWAY_HEALTH_INTERVAL", "MCP_GATEWAY_HEALTH_TIMEOUT",
-        "MCP_GATEWAY_MAX_RETRIES",
+        "MCP_GATEWAY_MAX_RETRIES", "ADMIN_TOKEN", "MCP_GATEWAY_REGISTRATION_TOKEN", "MCP_GATEWAY_REGISTRY_FILE",
     ]
 
     public static func resolve(
@@ -47,6 +47,10 @@ public enum GatewaySettings {
         if let secret = environment["SESSION_SECRET"], !secret.isEmpty { configuration.session.secret = secret }
         if let database = environment["DATABASE_URL"], !database.isEmpty { configuration.database = database }
         try applyLoadBalancerDefaults(environment, to: &configuration.loadBalancerDefaults)
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        configuration.management.adminToken = nonEmpty("ADMIN_TOKEN")
+        configuration.management.registrationToken = nonEmpty("MCP_GATEWAY_REGISTRATION_TOKEN")
+        configuration.management.registryFile = nonEmpty("MCP_GATEWAY_REGISTRY_FILE")
 
         if let host = overrides.host { configuration.listen.host = host }
         if let port = overrides.port {

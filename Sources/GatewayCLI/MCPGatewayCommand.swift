@@ -8,7 +8,10 @@ struct MCPGatewayCommand: AsyncParsableCommand {
         abstract: "One stable, authenticated MCP endpoint in front of any number of MCP servers.",
         discussion: "Run `mcp-gateway serve` to start the gateway with the built-in demo server.",
         version: GatewayApplication.version,
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, DemoServerCommand.self, ConnectCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckConfigCommand.self, DemoServerCommand.self, ConnectCommand.self,
+            RegisterCommand.self, DeregisterCommand.self, RegistryCommand.self, HealthCommand.self, SyncCommand.self,
+        ]
     )
 }
 

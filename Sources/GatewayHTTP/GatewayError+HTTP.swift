@@ -16,6 +16,13 @@ extension GatewayError {
     }
 }
 
+extension GatewayError {
+    /// The error as a REST or management route answers it: ``restStatus`` and ``restBody``.
+    func restResponse() -> Response {
+        .json(HTTPResponse.Status(code: restStatus), restBody)
+    }
+}
+
 extension Response {
     static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8], headers extra: HTTPFields = [:]) -> Response {
         var headers = extra

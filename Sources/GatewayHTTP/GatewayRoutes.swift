@@ -10,6 +10,10 @@ public enum RouteAccess: String, Sendable {
     case anonymous
     /// MCP clients: authenticated by ``ClientAuthenticator``.
     case client
+    /// The management API: `ADMIN_TOKEN` (``ManagementAuthenticator``).
+    case admin
+    /// Registering and removing instances: `ADMIN_TOKEN` or `MCP_GATEWAY_REGISTRATION_TOKEN`.
+    case registration
 }
 
 /// Builds the main listener's router and records each route's declared access.
@@ -19,10 +23,17 @@ public struct GatewayRoutes {
     /// Upgrade requests are matched here first; what it does not upgrade goes on to ``router``.
     public let webSocketRouter = Router(context: GatewayWebSocketContext.self)
     private let clientRoutes: RouterGroup<GatewayRequestContext>
+    private let adminRoutes: RouterGroup<GatewayRequestContext>
+    private let registrationRoutes: RouterGroup<GatewayRequestContext>
 
-    public init() {
+    public init(management: ManagementConfiguration = .init()) {
         clientRoutes = router.group().add(middleware: ClientAuthenticator())
         webSocketRouter.add(middleware: ClientAuthenticator())
+        let admin = management.adminToken.map(BearerSecret.init)
+        let registration = management.registrationToken.map(BearerSecret.init)
+        adminRoutes = router.group().add(middleware: ManagementAuthenticator(secrets: [admin].compactMap { $0 }))
+        registrationRoutes = router.group().add(
+            middleware: ManagementAuthenticator(secrets: [admin, registration].compactMap { $0 }))
     }
 
     public mutating func add(
@@ -35,6 +46,8 @@ public struct GatewayRoutes {
         switch access {
         case .anonymous: router.on(RouterPath(path), method: method, use: handler)
         case .client: clientRoutes.on(RouterPath(path), method: method, use: handler)
+        case .admin: adminRoutes.on(RouterPath(path), method: method, use: handler)
+        case .registration: registrationRoutes.on(RouterPath(path), method: method, use: handler)
         }
     }
 
@@ -43,7 +56,8 @@ public struct GatewayRoutes {
         endpoint: StreamableHTTPEndpoint,
         legacy: LegacySSEEndpoint,
         webSocket: WebSocketEndpoint,
-        fleetHealth: FleetHealthEndpoint
+        fleetHealth: FleetHealthEndpoint,
+        rest: MCPRESTEndpoint
     ) {
         for path in ["/ws", "/mcp/{server}/ws"] {
             // The upgrade (client access: the WebSocket router authenticates too), and the plain GET that explains
@@ -81,7 +95,26 @@ public struct GatewayRoutes {
         add(.get, "/mcp/{server}/health", access: .client) { _, context in
             fleetHealth.serverHealth(context: context, server: context.parameters.get("server"))
         }
+        for operation in MCPRESTEndpoint.Operation.allCases {
+            add(operation.isList ? .get : .post, "/mcp/{server}/\(operation.rawValue)", access: .client) {
+                request, context in
+                await rest.handle(operation, request, context: context, server: context.parameters.get("server"))
+            }
+        }
         add(.get, "/health", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"healthy"}"#.utf8)) }
         add(.get, "/ready", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"ready"}"#.utf8)) }
+    }
+
+    /// `/gateway/*`: health, statistics and the registry (admin token), register and deregister (admin or
+    /// registration token).
+    public mutating func addManagementRoutes(_ management: ManagementEndpoint) {
+        add(.get, "/gateway/health", access: .admin) { _, _ in management.health() }
+        add(.get, "/gateway/stats", access: .admin) { _, _ in management.stats() }
+        add(.get, "/gateway/registry", access: .admin) { _, _ in management.registry() }
+        add(.post, "/gateway/register", access: .registration) { request, _ in await management.register(request) }
+        add(.delete, "/gateway/deregister/{server}/{instance}", access: .registration) { _, context in
+            await management.deregister(
+                server: context.parameters.get("server"), instance: context.parameters.get("instance"))
+        }
     }
 }

@@ -10,13 +10,25 @@ final class ScriptedInstance: UpstreamTransport {
     let failure = Mutex<GatewayError?>(nil)
     let methods = Mutex<[String]>([])
 
-    init(_ id: String) { instanceID = id }
+    /// "run" when its connection job starts, "stopped" when that job was cancelled.
+    let lifecycle: AsyncStream<String>
+    private let lifecycleContinuation: AsyncStream<String>.Continuation
+
+    init(_ id: String) {
+        instanceID = id
+        (lifecycle, lifecycleContinuation) = AsyncStream.makeStream(of: String.self)
+    }
 
     var status: UpstreamStatus { .ready }
     var currentHandshake: UpstreamHandshake? {
         UpstreamHandshake(result: ["protocolVersion": "2025-11-25", "capabilities": ["tools": [:]]])
     }
-    func run() async {}
+    func run() async {
+        lifecycleContinuation.yield("run")
+        // Until the job is stopped: a sleep of an hour that cancellation ends.
+        try? await Task.sleep(for: .seconds(3600))
+        lifecycleContinuation.yield("stopped")
+    }
     func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake { currentHandshake! }
     func cancel(owner: String, clientID: JSONRPCID?) async {}
 
@@ -33,6 +45,29 @@ final class ScriptedInstance: UpstreamTransport {
     }
 
     var calls: Int { methods.withLock { $0.count } }
+}
+
+/// An instance whose replies are streams the test feeds: a progress notification first, then what the test yields.
+final class StreamingInstance: UpstreamTransport {
+    let instanceID = "s"
+    let feeds = Mutex<[AsyncThrowingStream<[UInt8], any Error>.Continuation]>([])
+
+    var status: UpstreamStatus { .ready }
+    var currentHandshake: UpstreamHandshake? {
+        UpstreamHandshake(result: ["protocolVersion": "2025-11-25", "capabilities": ["tools": [:]]])
+    }
+    func run() async {}
+    func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake { currentHandshake! }
+    func cancel(owner: String, clientID: JSONRPCID?) async {}
+
+    func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply {
+        let (rest, feed) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+        feeds.withLock { $0.append(feed) }
+        let progress = JSONRPCMessage.encodeNotification(method: "notifications/progress", params: ["progress": 1])
+        return .stream(first: progress, rest: rest)
+    }
+
+    var lastFeed: AsyncThrowingStream<[UInt8], any Error>.Continuation { feeds.withLock { $0.last! } }
 }
 
 @Suite("failover between instances")
@@ -136,5 +171,37 @@ struct UpstreamFailoverTests {
             #expect(answer.kind == .response)
             #expect(answer.result?["content"]?.arrayValue?.first?["text"]?.stringValue == "b")
         }
+    }
+
+    @Test("a streamed reply is in flight until its response, fails the instance if it breaks, and is released if dropped")
+    func streamedReplies() async throws {
+        let instance = StreamingInstance()
+        let server = UpstreamServer(
+            configuration: ServerConfiguration(
+                name: "s", instances: [.init(id: "s", transport: .stdio(StdioCommand(command: "unused")))]),
+            transports: [instance])
+        func member() -> UpstreamPoolStateMachine.Member { server.members[0].member }
+        let response = JSONRPCMessage.encodeResponse(id: JSONRPCID(1), result: ["ok": true])
+
+        // Read to the end: success.
+        let read = try await server.send(Self.call, owner: "o")
+        #expect(member().inFlight == 1)
+        instance.lastFeed.yield(response)
+        instance.lastFeed.finish()
+        #expect(try await read.finalMessage() == response)
+        #expect(member().inFlight == 0 && member().failures == 0)
+
+        // Broken mid-stream: a failure of the instance.
+        let broken = try await server.send(Self.call, owner: "o")
+        instance.lastFeed.finish(throwing: GatewayError.upstream(.upstreamExited, server: "s", "exited"))
+        await #expect(throws: (any Error).self) { _ = try await broken.finalMessage() }
+        #expect(member().inFlight == 0 && member().failures == 1)
+
+        // Dropped unread (the client went away): released, neither success nor failure.
+        var dropped: MCPReply? = try await server.send(Self.call, owner: "o")
+        #expect(member().inFlight == 1)
+        _ = dropped
+        dropped = nil
+        #expect(member().inFlight == 0 && member().failures == 1 && member().consecutiveFailures == 1)
     }
 }

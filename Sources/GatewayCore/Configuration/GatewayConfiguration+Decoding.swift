@@ -123,6 +123,21 @@ extension GatewayConfiguration {
         if database != nil { notices.append("database is accepted; this version keeps its state in memory") }
     }
 
+    /// Whether `name` may name a server (or a prefix): letters, digits, `_`, `-` and `.`, at most 64, without the
+    /// separator.
+    public static func checkServerName(
+        _ value: String, label: String = "name", path: String, separator: String
+    ) throws(ConfigurationError) {
+        guard !value.isEmpty, value.count <= 64, value.allSatisfy({ nameCharacters.contains($0) }) else {
+            throw ConfigurationError(
+                path: path, "\(label) \"\(value)\" may only use letters, digits, '_', '-' and '.' (at most 64)")
+        }
+        guard !value.contains(separator) else {
+            throw ConfigurationError(
+                path: path, "\(label) \"\(value)\" must not contain the separator \"\(separator)\"")
+        }
+    }
+
     private func validateServers() throws(ConfigurationError) {
         var names = Set<String>()
         var prefixes = Set<String>()
@@ -132,14 +147,7 @@ extension GatewayConfiguration {
                 throw ConfigurationError(path: path, "a server named \"\(server.name)\" is declared twice")
             }
             for (label, value) in [("name", server.name), ("prefix", server.prefix)] {
-                guard !value.isEmpty, value.count <= 64, value.allSatisfy({ Self.nameCharacters.contains($0) }) else {
-                    throw ConfigurationError(
-                        path: path, "\(label) \"\(value)\" may only use letters, digits, '_', '-' and '.' (at most 64)")
-                }
-                guard !value.contains(naming.separator) else {
-                    throw ConfigurationError(
-                        path: path, "\(label) \"\(value)\" must not contain the separator \"\(naming.separator)\"")
-                }
+                try Self.checkServerName(value, label: label, path: path, separator: naming.separator)
             }
             guard prefixes.insert(server.prefix).inserted else {
                 throw ConfigurationError(path: "\(path).prefix", "prefix \"\(server.prefix)\" is used by two servers")
@@ -170,7 +178,7 @@ extension GatewayConfiguration {
                     transport: try decodeTransport(&reader)
                 )
                 instance.weight = try reader.int("weight", in: 1...1000) ?? 1
-                reader.ignore("metadata")
+                instance.metadata = reader.value("metadata")
                 try reader.finish()
                 instances.append(instance)
             }
@@ -272,6 +280,7 @@ extension GatewayConfiguration {
         let command = try reader.nonEmptyString("command")
         var url = try reader.nonEmptyString("url")
         if url == nil { url = try reader.nonEmptyString("endpoint") }
+        let urlKey = reader.contains("url") ? "url" : "endpoint"
         switch (command, url) {
         case (let command?, nil):
             guard kind == nil || kind == "stdio" else {
@@ -302,7 +311,7 @@ extension GatewayConfiguration {
                 parsed.host?.isEmpty == false
             else {
                 throw ConfigurationError(
-                    path: reader.child("url"), "expected an http:// or https:// URL, found \"\(url)\"")
+                    path: reader.child(urlKey), "expected an http:// or https:// URL, found \"\(url)\"")
             }
             for key in ["args", "env", "cwd"] where reader.contains(key) {
                 throw ConfigurationError(path: reader.child(key), "only applies to stdio servers")

@@ -15,6 +15,7 @@ public struct GatewayConfiguration: Sendable {
     public var lists = ListsConfiguration()
     /// Load balancing, health checking and retries for servers that do not set their own (`MCP_GATEWAY_*`).
     public var loadBalancerDefaults = LoadBalancerConfiguration()
+    public var management = ManagementConfiguration()
     /// Settings that were accepted and validated but have no effect in this version; reported at start-up and by
     /// `check-config` so nothing is silently ignored.
     public var notices: [String] = []
@@ -94,6 +95,20 @@ public struct ListsConfiguration: Sendable, Hashable {
     /// A server that has not answered its part of a merged `*/list` within this time is left out of it (and
     /// logged), so one hung server does not stall every list.
     public var deadline: Duration = .seconds(5)
+
+    public init() {}
+}
+
+/// The management API's credentials and where registered instances are kept; from the environment only, so secrets
+/// stay out of configuration files.
+public struct ManagementConfiguration: Sendable, Hashable {
+    /// `ADMIN_TOKEN`: every `/gateway/*` route. Without it (and without a registration token) the management API
+    /// refuses everything: nothing is open because of where a request comes from.
+    public var adminToken: String?
+    /// `MCP_GATEWAY_REGISTRATION_TOKEN`: `register` and `deregister` only.
+    public var registrationToken: String?
+    /// `MCP_GATEWAY_REGISTRY_FILE`: registered instances are written here and read back at start.
+    public var registryFile: String?
 
     public init() {}
 }

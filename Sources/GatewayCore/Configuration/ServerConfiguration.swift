@@ -1,3 +1,5 @@
+import GatewayWire
+
 /// One MCP server as the gateway exposes it: a name, a prefix for aggregated names, and one or more instances.
 public struct ServerConfiguration: Sendable, Hashable {
     public var name: String
@@ -62,6 +64,8 @@ public struct UpstreamInstanceConfiguration: Sendable, Hashable {
     public var id: String
     public var transport: Transport
     public var weight = 1
+    /// Free-form data of the operator's (`metadata`), kept and reported, never interpreted.
+    public var metadata: JSONValue?
 
     public init(id: String, transport: Transport) {
         self.id = id

@@ -14,7 +14,8 @@ extension GatewayError {
             .methodNotAllowed, .sessionRequired, .sessionNotFound, .upgradeRequired:
             JSONRPCErrorCode.invalidRequest
         case .methodNotFound: JSONRPCErrorCode.methodNotFound
-        case .invalidParams, .unknownTool, .unknownPrompt, .unknownServer, .invalidCursor, .missingRequestMetadata:
+        case .invalidParams, .unknownTool, .unknownPrompt, .unknownServer, .invalidCursor, .missingRequestMetadata,
+            .conflict:
             JSONRPCErrorCode.invalidParams
         case .unknownResource:
             era == .modern ? JSONRPCErrorCode.invalidParams : JSONRPCErrorCode.resourceNotFound
@@ -48,11 +49,37 @@ extension GatewayError {
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .upgradeRequired: 426
+        case .conflict: 409
         case .overloaded: 503
         case .invalidParams, .internalError, .unknownTool, .unknownPrompt, .unknownResource, .invalidCursor,
             .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError, .upstreamRejected:
             200
         }
+    }
+
+    /// The status of the REST and management routes, which have no JSON-RPC envelope to carry the error in.
+    public var restStatus: Int {
+        switch code.base {
+        case .invalidParams, .invalidRequest, .parseError, .invalidCursor, .missingRequestMetadata: 400
+        case .unauthorized: 401
+        case .originNotAllowed: 403
+        case .unknownServer, .unknownTool, .unknownPrompt, .unknownResource, .sessionNotFound: 404
+        case .methodNotFound, .methodNotAllowed: 405
+        case .conflict: 409
+        case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
+        case .upstreamUnavailable, .upstreamExited, .upstreamProtocolError, .upstreamRejected: 502
+        case .overloaded: 503
+        case .upstreamTimeout: 504
+        default: httpStatus() == 200 ? 500 : httpStatus()
+        }
+    }
+
+    /// The body of a REST or management error: `{"error": {"code", "message", "data"?}}`.
+    public var restBody: [UInt8] {
+        var error: JSONObject = ["code": .string(code.description), "message": .string(message)]
+        if let data { error["data"] = data }
+        return JSONValue.object(["error": .object(error)]).serialized()
     }
 
     /// A JSON-RPC error response carrying `id` (or `null`), in the codes of `era`.

@@ -12,6 +12,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             case unauthorized, originNotAllowed, notAcceptable, unsupportedMediaType, payloadTooLarge
             case methodNotAllowed, sessionRequired, sessionNotFound, unsupportedProtocolVersion, overloaded
             case headerMismatch, missingClientCapability, missingRequestMetadata, upgradeRequired
+            case conflict
         }
 
         let base: Base
@@ -47,6 +48,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         public static let sessionNotFound = Code(base: .sessionNotFound)
         public static let unsupportedProtocolVersion = Code(base: .unsupportedProtocolVersion)
         public static let overloaded = Code(base: .overloaded)
+        /// A management change that collides with the current state (an instance id already taken).
+        public static let conflict = Code(base: .conflict)
         /// 2026-07-28: a mirrored HTTP header (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) is
         /// missing or disagrees with the body.
         public static let headerMismatch = Code(base: .headerMismatch)

@@ -1,7 +1,8 @@
+import GatewayWire
 import Synchronization
 
-/// Reports, exactly once, how a streamed reply ended: its last message read (success), an error thrown while
-/// reading it, or the stream dropped unread (neutral: the client went away).
+/// Reports, exactly once, how a streamed reply ended: its response read (success), an error thrown while reading
+/// it, or the stream dropped before the response (neutral: the client went away).
 final class CallCompletion: Sendable {
     private let reported = Atomic<Bool>(false)
     private let report: @Sendable (UpstreamPoolStateMachine.Outcome) -> Void
@@ -26,6 +27,9 @@ final class CallCompletion: Sendable {
                     finish(.success)
                     return nil
                 }
+                // The response ends the call, even if the reader stops there (an input_required round).
+                let kind = (try? JSONRPCMessage.parse(next))?.kind
+                if kind == .response || kind == .errorResponse { finish(.success) }
                 return next
             } catch {
                 finish(UpstreamServer.outcome(of: error))

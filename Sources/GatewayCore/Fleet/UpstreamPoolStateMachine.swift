@@ -31,6 +31,8 @@ public struct UpstreamPoolStateMachine: Sendable {
         public fileprivate(set) var failures = 0
         /// The reason of the latest failure, for health reports.
         public fileprivate(set) var lastFailure: String?
+        /// Being removed: takes no new calls while those in flight finish.
+        public fileprivate(set) var retiring = false
         /// Smooth weighted round robin's running weight.
         fileprivate var currentWeight = 0.0
 
@@ -92,7 +94,7 @@ public struct UpstreamPoolStateMachine: Sendable {
             for index in 0..<count {
                 let member = members[index]
                 let level: Int8 =
-                    !excluded.isEmpty && excluded.contains(member.id)
+                    member.retiring || (!excluded.isEmpty && excluded.contains(member.id))
                     ? -1 : isUp(index) ? (member.breaker == .closed ? 2 : 1) : 0
                 levels[index] = level
                 best = max(best, level)
@@ -242,6 +244,12 @@ public struct UpstreamPoolStateMachine: Sendable {
     public mutating func add(_ member: Member) {
         members.removeAll { $0.id == member.id }
         members.append(member)
+    }
+
+    /// Stops giving `id` new calls; those in flight go on (``Member/inFlight`` says how many are left).
+    public mutating func retire(_ id: String) {
+        guard let index = members.firstIndex(where: { $0.id == id }) else { return }
+        members[index].retiring = true
     }
 
     /// Removes an instance; sessions bound to it are bound anew on their next call.

@@ -6,6 +6,8 @@ public struct Identity: Sendable, Hashable, CustomStringConvertible {
         case anonymous
         /// A client token issued by the gateway.
         case clientToken
+        /// The operator, through the management API (`ADMIN_TOKEN` or the registration token).
+        case administrator
     }
 
     /// A stable name for binding state: `anonymous`, or `client:<id>` for a token's client.
@@ -18,6 +20,7 @@ public struct Identity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static let anonymous = Identity(principal: "anonymous", kind: .anonymous)
+    public static let administrator = Identity(principal: "admin", kind: .administrator)
 
     public var description: String { principal }
 }

@@ -68,40 +68,8 @@ public final class MCPRouter: Sendable {
             return .response(
                 GatewayError(.invalidRequest, "Invalid Request: expected a request").jsonRPCResponse(id: message.id))
         }
-        let era = context.era
         do throws(GatewayError) {
-            switch era {
-            case .modern where !MCPMethods.stateless.contains(method),
-                .legacy where method == "server/discover" || method == "subscriptions/listen":
-                throw GatewayError(.methodNotFound, "Method not found: \(method)")
-            default: break
-            }
-            switch method {
-            case "server/discover":
-                return .response(
-                    JSONRPCMessage.encodeResponse(id: id, result: await discoverResult(scope: context.scope)))
-            case "subscriptions/listen":
-                return try await listen(message, context: context)
-            case "ping":
-                return .response(JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8)))
-            case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
-                return .response(try await list(ListKind(method: method)!, message, context: context))
-            case "tools/call":
-                return try await callTool(message, context: context)
-            case "prompts/get":
-                return try await getPrompt(message, context: context)
-            case "resources/read", "resources/subscribe", "resources/unsubscribe":
-                return try await forwardResourceRequest(message, context: context)
-            case "completion/complete":
-                return try await complete(message, context: context)
-            case "logging/setLevel":
-                return .response(try setLogLevel(message, context: context))
-            case "initialize":
-                throw GatewayError(
-                    .invalidRequest, "Invalid Request: initialize is only valid as the first request of a session")
-            default:
-                throw GatewayError(.methodNotFound, "Method not found: \(method)")
-            }
+            return try await route(message, method: method, context: context)
         } catch {
             let level: Logger.Level = error.jsonRPCCode == JSONRPCErrorCode.internalError ? .warning : .debug
             context.logger.log(
@@ -112,7 +80,48 @@ public final class MCPRouter: Sendable {
                     "gateway.session.id": "\(context.session.map { String($0.id.prefix(8)) } ?? "-")",
                 ]
             )
-            return .response(error.jsonRPCResponse(id: id, era: era))
+            return .response(error.jsonRPCResponse(id: id, era: context.era))
+        }
+    }
+
+    /// Answers one request, or throws what the gateway itself refused or failed with (an error the server sent is
+    /// an answer). For callers without a JSON-RPC envelope to put errors in (the REST routes).
+    public func route(
+        _ message: JSONRPCMessage,
+        method: String,
+        context: MCPRequestContext
+    ) async throws(GatewayError) -> MCPReply {
+        let id = message.id ?? JSONRPCID(0)
+        switch context.era {
+        case .modern where !MCPMethods.stateless.contains(method),
+            .legacy where method == "server/discover" || method == "subscriptions/listen":
+            throw GatewayError(.methodNotFound, "Method not found: \(method)")
+        default: break
+        }
+        switch method {
+        case "server/discover":
+            return .response(JSONRPCMessage.encodeResponse(id: id, result: await discoverResult(scope: context.scope)))
+        case "subscriptions/listen":
+            return try await listen(message, context: context)
+        case "ping":
+            return .response(JSONRPCMessage.encodeResponse(id: id, result: Array("{}".utf8)))
+        case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+            return .response(try await list(ListKind(method: method)!, message, context: context))
+        case "tools/call":
+            return try await callTool(message, context: context)
+        case "prompts/get":
+            return try await getPrompt(message, context: context)
+        case "resources/read", "resources/subscribe", "resources/unsubscribe":
+            return try await forwardResourceRequest(message, context: context)
+        case "completion/complete":
+            return try await complete(message, context: context)
+        case "logging/setLevel":
+            return .response(try setLogLevel(message, context: context))
+        case "initialize":
+            throw GatewayError(
+                .invalidRequest, "Invalid Request: initialize is only valid as the first request of a session")
+        default:
+            throw GatewayError(.methodNotFound, "Method not found: \(method)")
         }
     }
 

@@ -16,7 +16,10 @@ public final class UpstreamServer: Sendable {
         var machine: UpstreamPoolStateMachine
         /// In the order of `machine.members`.
         var transports: [any UpstreamTransport]
+        /// How each instance was declared or registered, by id.
+        var instances: [String: UpstreamInstanceConfiguration]
         var generator = SystemRandomNumberGenerator()
+        var latencies = LatencyWindow()
     }
 
     private let fleet: Mutex<Fleet>
@@ -40,16 +43,17 @@ public final class UpstreamServer: Sendable {
         precondition(!transports.isEmpty, "a server has at least one instance")
         self.configuration = configuration
         self.balancing = balancing
-        let weights = Dictionary(
-            configuration.instances.map { ($0.id, $0.weight) }, uniquingKeysWith: { first, _ in first })
+        let instances = Dictionary(
+            configuration.instances.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.fleet = Mutex(
             Fleet(
                 machine: UpstreamPoolStateMachine(
-                    members: transports.map { .init(id: $0.instanceID, weight: weights[$0.instanceID] ?? 1) },
+                    members: transports.map { .init(id: $0.instanceID, weight: instances[$0.instanceID]?.weight ?? 1) },
                     strategy: balancing.strategy,
                     unhealthyThreshold: balancing.unhealthyThreshold
                 ),
-                transports: transports
+                transports: transports,
+                instances: instances
             ))
         var logger = logger
         logger[metadataKey: "gateway.upstream"] = "\(configuration.name)"
@@ -60,10 +64,53 @@ public final class UpstreamServer: Sendable {
 
     public var transports: [any UpstreamTransport] { fleet.withLock { $0.transports } }
 
-    /// The pool's view of every instance, with its transport, for health reports.
-    public var members: [(member: UpstreamPoolStateMachine.Member, transport: any UpstreamTransport)] {
-        fleet.withLock { fleet in Array(zip(fleet.machine.members, fleet.transports)) }
+    /// The pool's view of every instance, with its transport and configuration, for health reports.
+    public var members:
+        [(
+            member: UpstreamPoolStateMachine.Member, transport: any UpstreamTransport,
+            instance: UpstreamInstanceConfiguration?
+        )]
+    {
+        fleet.withLock { fleet in
+            zip(fleet.machine.members, fleet.transports).map { ($0, $1, fleet.instances[$0.id]) }
+        }
     }
+
+    // MARK: Membership
+
+    /// Adds an instance whose transport the caller runs.
+    /// - Returns: `false` when the server already has an instance with that id.
+    func add(_ instance: UpstreamInstanceConfiguration, transport: any UpstreamTransport) -> Bool {
+        fleet.withLock { fleet in
+            guard fleet.instances[instance.id] == nil else { return false }
+            fleet.machine.add(.init(id: instance.id, weight: instance.weight))
+            fleet.transports.append(transport)
+            fleet.instances[instance.id] = instance
+            return true
+        }
+    }
+
+    /// Takes `id` out of the rotation, waits (at most `grace`) for its calls in flight, then removes it.
+    /// - Returns: its transport, for the caller to stop; `nil` for an unknown id.
+    func remove(_ id: String, grace: Duration) async -> (any UpstreamTransport)? {
+        guard fleet.withLock({ $0.instances[id] != nil }) else { return nil }
+        fleet.withLock { $0.machine.retire(id) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline,
+            fleet.withLock({ $0.machine.members.first { $0.id == id }?.inFlight ?? 0 }) > 0
+        {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return fleet.withLock { fleet -> (any UpstreamTransport)? in
+            guard let index = fleet.machine.members.firstIndex(where: { $0.id == id }) else { return nil }
+            fleet.machine.remove(id)
+            fleet.instances[id] = nil
+            return fleet.transports.remove(at: index)
+        }
+    }
+
+    /// How many instances the server has (retiring ones included).
+    public var instanceCount: Int { fleet.withLock { $0.transports.count } }
 
     /// Sends a request to the instance the pool picks, and to others while a failure allows it. An instance that is
     /// still starting is waited for at most the request's idle timeout (and at most `readinessWait`), never the
@@ -95,19 +142,21 @@ public final class UpstreamServer: Sendable {
         request.serverRequests = serverRequests
         request.modern = modern
         let mayRepeat = repeatable || Self.repeatableMethods.contains(request.method)
+        let started = ContinuousClock.now
         var tried: [String] = []
         while true {
             guard let (id, transport) = choose(affinity: affinity, excluding: tried) else {
                 throw GatewayError.upstream(.upstreamUnavailable, server: name, "no instance is left to try")
             }
             do throws(GatewayError) {
-                return track(try await transport.send(request), on: id)
+                return track(try await transport.send(request), on: id, started: started)
             } catch {
-                finished(id, Self.outcome(of: error))
                 tried.append(id)
-                guard Self.isInstanceFailure(error), mayRepeat || error.neverSent, tried.count <= balancing.maxRetries,
-                    hasUntried(tried)
-                else { throw error }
+                let retrying =
+                    Self.isInstanceFailure(error) && (mayRepeat || error.neverSent)
+                    && tried.count <= balancing.maxRetries && hasUntried(tried)
+                finished(id, Self.outcome(of: error), started: retrying ? nil : started)
+                guard retrying else { throw error }
                 logger.debug(
                     "retrying on another instance",
                     metadata: ["gateway.instance": "\(id)", "mcp.method": "\(request.method)", "error": "\(error)"])
@@ -132,26 +181,39 @@ public final class UpstreamServer: Sendable {
     }
 
     /// Counts the call as finished when its reply is complete: at once for a response, at the end for a stream.
-    private func track(_ reply: MCPReply, on id: String) -> MCPReply {
+    private func track(_ reply: MCPReply, on id: String, started: ContinuousClock.Instant) -> MCPReply {
         switch reply {
         case .response:
-            finished(id, .success)
+            finished(id, .success, started: started)
             return reply
         case .stream(let first, let rest):
-            let completion = CallCompletion { [weak self] outcome in self?.finished(id, outcome) }
+            let completion = CallCompletion { [weak self] outcome in self?.finished(id, outcome, started: started) }
             return .stream(first: first, rest: completion.observing(rest))
         }
     }
 
-    func finished(_ id: String, _ outcome: UpstreamPoolStateMachine.Outcome) {
-        let transition = fleet.withLock { $0.machine.finished(id, outcome) }
+    /// Records how a call on `id` ended; with `started`, the request as a whole ended too (for the statistics).
+    func finished(_ id: String, _ outcome: UpstreamPoolStateMachine.Outcome, started: ContinuousClock.Instant?) {
+        let now = started.map { _ in ContinuousClock.now }
+        let transition = fleet.withLock { fleet in
+            if let started, let now {
+                fleet.latencies.record(now - started, failed: { if case .failure = outcome { true } else { false } }())
+            }
+            return fleet.machine.finished(id, outcome)
+        }
         if let transition { log(transition) }
     }
 
-    /// Whether `error` says something about the instance (rather than the client or the gateway).
+    /// Whether `error` says something about the instance (rather than the client or the gateway). An HTTP status of
+    /// 4xx is about the request (too large for a proxy, not authorised), except 408 and 429.
     static func isInstanceFailure(_ error: GatewayError) -> Bool {
-        [.upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError, .upstreamRejected]
-            .contains(error.code)
+        switch error.code {
+        case .upstreamUnavailable, .upstreamTimeout, .upstreamExited, .upstreamProtocolError: return true
+        case .upstreamRejected:
+            guard let status = error.data?["httpStatus"]?.numberValue?.intValue else { return true }
+            return !(400..<500).contains(status) || status == 408 || status == 429
+        default: return false
+        }
     }
 
     static func outcome(of error: any Error) -> UpstreamPoolStateMachine.Outcome {
@@ -207,11 +269,11 @@ public final class UpstreamServer: Sendable {
         let outcome: UpstreamPoolStateMachine.Outcome
         do {
             let answer = try await transport.send(request).finalMessage()
-            let parsed = try? JSONRPCMessage.parse(answer)
+            // Any JSON-RPC answer shows the instance is alive, an error too (a server without `ping`).
+            let kind = (try? JSONRPCMessage.parse(answer))?.kind
             outcome =
-                parsed?.kind == .response
-                ? .success
-                : .failure("answered \(method) with \(parsed == nil ? "something that is not JSON-RPC" : "an error")")
+                kind == .response || kind == .errorResponse
+                ? .success : .failure("answered \(method) with something that is not a JSON-RPC answer")
         } catch {
             // Whatever stopped the probe, the instance did not answer it.
             let failure = error as? GatewayError
@@ -251,7 +313,10 @@ public final class UpstreamServer: Sendable {
         if let ready = transports.first(where: { $0.status == .ready }) {
             return try await ready.handshake(timeout: timeout)
         }
-        return try await transports[0].handshake(timeout: timeout)
+        guard let first = transports.first else {
+            throw GatewayError.upstream(.upstreamUnavailable, server: name, "has no instances")
+        }
+        return try await first.handshake(timeout: timeout)
     }
 
     /// The handshake of a running instance, if any is up.
@@ -289,13 +354,13 @@ extension UpstreamServer {
         var instances = JSONObject()
         var healthy = 0
         let members = self.members
-        for (member, transport) in members {
+        for (member, transport, _) in members {
             let status = transport.status
-            let isHealthy = status == .ready && member.breaker == .closed
+            let isHealthy = status == .ready && member.breaker == .closed && !member.retiring
             if isHealthy { healthy += 1 }
             var entry: JSONObject = [
                 "healthy": .bool(isHealthy),
-                "status": .string(status.name),
+                "status": .string(member.retiring ? "draining" : status.name),
                 "breaker": .string(member.breaker.rawValue),
                 "weight": .number(JSONNumber(member.weight)),
                 "in_flight": .number(JSONNumber(member.inFlight)),
@@ -319,6 +384,52 @@ extension UpstreamServer {
             "healthy_instances": .number(JSONNumber(healthy)),
             "health_percentage": .number(JSONNumber(percentage)),
             "instances": .object(instances),
+        ]
+    }
+}
+
+extension UpstreamServer {
+    /// The server's part of `GET /gateway/stats`: requests and instance failures since start, latency percentiles of
+    /// the latest 1,024 requests, how the calls were spread over the instances, and the health checker's state.
+    public func statsReport() -> JSONValue {
+        let (window, members) = fleet.withLock { ($0.latencies, $0.machine.members) }
+        let sorted = window.sortedSamples
+        var latency: JSONObject = ["window": .number(JSONNumber(sorted.count))]
+        for (label, quantile) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+            if let value = window.percentile(quantile, sorted: sorted) {
+                latency[label] = .number(JSONNumber((value * 1000).rounded() / 1000))
+            }
+        }
+        let totalCalls = members.reduce(0) { $0 + $1.calls }
+        var instances = JSONObject()
+        for member in members {
+            let share = totalCalls == 0 ? 0 : (Double(member.calls) * 1000 / Double(totalCalls)).rounded() / 10
+            instances[member.id] = [
+                "calls": .number(JSONNumber(member.calls)),
+                "share_percentage": .number(JSONNumber(share)),
+                "failures": .number(JSONNumber(member.failures)),
+                "in_flight": .number(JSONNumber(member.inFlight)),
+                "breaker": .string(member.breaker.rawValue),
+                "consecutive_failures": .number(JSONNumber(member.consecutiveFailures)),
+                "health_score": .number(JSONNumber((member.score * 1000).rounded() / 1000)),
+            ]
+        }
+        func milliseconds(_ duration: Duration) -> JSONValue {
+            .number(
+                JSONNumber(
+                    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)))
+        }
+        return [
+            "requests": .number(JSONNumber(window.total)),
+            "errors": .number(JSONNumber(window.failed)),
+            "latency_ms": .object(latency),
+            "strategy": .string(balancing.strategy.rawValue),
+            "instances": .object(instances),
+            "health_checks": [
+                "interval_ms": milliseconds(balancing.healthCheckInterval),
+                "timeout_ms": milliseconds(balancing.healthTimeout),
+                "unhealthy_threshold": .number(JSONNumber(balancing.unhealthyThreshold)),
+            ],
         ]
     }
 }

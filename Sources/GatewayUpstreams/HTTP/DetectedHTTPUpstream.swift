@@ -73,7 +73,8 @@ final class DetectedHTTPUpstream: UpstreamTransport {
         do throws(GatewayError) {
             return try await active.send(request)
         } catch {
-            guard !wasLegacy, usesLegacy.load(ordering: .acquiring) else { throw error }
+            // Only a request that never reached the server goes again, over HTTP+SSE.
+            guard !wasLegacy, error.neverSent, usesLegacy.load(ordering: .acquiring) else { throw error }
             return try await legacy.send(request)
         }
     }

@@ -122,6 +122,8 @@ public final class StreamableHTTPUpstream: UpstreamTransport {
                     try await connect()
                     connected = true
                     session.withLock { $0.lost = false }
+                    // Reached again: the next outage starts from the shortest delay.
+                    backoff = RestartBackoff()
                 } catch {
                     if let onRefusedPOST, let status = error.data?["httpStatus"]?.numberValue?.intValue,
                         status == 404 || status == 405
