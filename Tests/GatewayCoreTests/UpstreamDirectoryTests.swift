@@ -161,7 +161,8 @@ struct InstanceRegistrationTests {
         #expect(
             stdio.instance.transport
                 == .stdio(
-                    StdioCommand(command: "python", arguments: ["s.py"], environment: ["A": "1"], workingDirectory: "/app")
+                    StdioCommand(
+                        command: "python", arguments: ["s.py"], environment: ["A": "1"], workingDirectory: "/app")
                 ))
         #expect(stdio.instance.metadata?["zone"]?.stringValue == "b")
         for registration in [http, stdio] {
@@ -169,17 +170,19 @@ struct InstanceRegistrationTests {
         }
     }
 
-    @Test("bad registrations name the field", arguments: [
-        (#"{"instance":{"endpoint":"http://h/mcp"}}"#, "server"),
-        (#"{"server":"fs"}"#, "instance"),
-        (#"{"server":"fs","instance":{"endpoint":"ftp://h"}}"#, "instance.endpoint"),
-        (#"{"server":"fs","instance":{"command":""}}"#, "instance.command"),
-        (#"{"server":"fs","instance":{}}"#, "instance"),
-        (#"{"server":"fs","instance":{"command":"x","weight":0}}"#, "instance.weight"),
-        (#"{"server":"fs","instance":{"command":"x","colour":"red"}}"#, "instance.colour"),
-        (#"{"server":"fs","instance":{"id":"a/b","command":"x"}}"#, "instance.id"),
-        (#"{"server":"fs","template":"other","instance":{"command":"x"}}"#, "server"),
-    ])
+    @Test(
+        "bad registrations name the field",
+        arguments: [
+            (#"{"instance":{"endpoint":"http://h/mcp"}}"#, "server"),
+            (#"{"server":"fs"}"#, "instance"),
+            (#"{"server":"fs","instance":{"endpoint":"ftp://h"}}"#, "instance.endpoint"),
+            (#"{"server":"fs","instance":{"command":""}}"#, "instance.command"),
+            (#"{"server":"fs","instance":{}}"#, "instance"),
+            (#"{"server":"fs","instance":{"command":"x","weight":0}}"#, "instance.weight"),
+            (#"{"server":"fs","instance":{"command":"x","colour":"red"}}"#, "instance.colour"),
+            (#"{"server":"fs","instance":{"id":"a/b","command":"x"}}"#, "instance.id"),
+            (#"{"server":"fs","template":"other","instance":{"command":"x"}}"#, "server"),
+        ])
     func refusals(text: String, field: String) {
         let error = #expect(throws: ConfigurationError.self) { try decode(text) }
         #expect(error?.path == field)

@@ -173,7 +173,8 @@ struct UpstreamFailoverTests {
         }
     }
 
-    @Test("a streamed reply is in flight until its response, fails the instance if it breaks, and is released if dropped")
+    @Test(
+        "a streamed reply is in flight until its response, fails the instance if it breaks, and is released if dropped")
     func streamedReplies() async throws {
         let instance = StreamingInstance()
         let server = UpstreamServer(
