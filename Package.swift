@@ -31,6 +31,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "GatewayWire", swiftSettings: swiftSettings),
+        /// The few Linux process calls Swift cannot make itself (variadic `prctl`, `syscall`).
+        .target(name: "CGatewayProcess"),
         .target(
             name: "GatewayCore",
             dependencies: [
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "GatewayUpstreams",
             dependencies: [
-                "GatewayCore", "GatewayWire",
+                "GatewayCore", "GatewayWire", "CGatewayProcess",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

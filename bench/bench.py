@@ -335,6 +335,12 @@ def write_report(args, results, idle_rss, loaded_rss, sessions_rss, session_seco
         "```",
         "",
     ]
+    # The fleet section is bench/fleet.py's; it is kept as that script last wrote it.
+    if os.path.exists(args.output):
+        previous = open(args.output).read()
+        begin, end = "<!-- fleet:begin -->", "<!-- fleet:end -->"
+        if begin in previous and end in previous:
+            lines += ["", previous[previous.index(begin):previous.index(end) + len(end)], ""]
     notes = os.path.join(ROOT, "bench", "NOTES.md")
     if os.path.exists(notes):
         with open(notes) as extra:

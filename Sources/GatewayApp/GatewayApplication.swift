@@ -15,10 +15,13 @@ public struct GatewayApplication: Sendable {
 
     public let configuration: GatewayConfiguration
     public let logger: Logger
+    /// The `mcp-gateway` binary whose `stdio-guard` command sits between the gateway and each stdio server.
+    public let stdioGuard: String?
 
-    public init(configuration: GatewayConfiguration, logger: Logger) {
+    public init(configuration: GatewayConfiguration, logger: Logger, stdioGuard: String? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.stdioGuard = stdioGuard
     }
 
     public func run(onReady: @escaping @Sendable (ListenAddress) -> Void = { _ in }) async throws {
@@ -30,7 +33,8 @@ public struct GatewayApplication: Sendable {
         let relay = NotificationRelay(sessions: sessions, logger: logger)
         let directory = UpstreamDirectory(
             builder: .init(
-                factory: LiveUpstreamTransportFactory(limits: configuration.limits), events: relay.events,
+                factory: LiveUpstreamTransportFactory(limits: configuration.limits, stdioGuard: stdioGuard),
+                events: relay.events,
                 configuration: configuration, logger: logger),
             store: configuration.management.registryFile.map { RegistryFileStore(path: $0) }
         )

@@ -11,6 +11,7 @@ struct MCPGatewayCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, DemoServerCommand.self, ConnectCommand.self,
             RegisterCommand.self, DeregisterCommand.self, RegistryCommand.self, HealthCommand.self, SyncCommand.self,
+            StdioGuardCommand.self,
         ]
     )
 }

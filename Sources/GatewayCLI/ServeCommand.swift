@@ -56,7 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure("invalid configuration\(config.map { " in \($0)" } ?? ""): \(error)")
         }
         LogSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
-        let application = GatewayApplication(configuration: configuration, logger: Logger(label: "mcp-gateway"))
+        // /proc/self/exe, not the path: it still runs this very binary after an upgrade replaced the file.
+        let application = GatewayApplication(
+            configuration: configuration, logger: Logger(label: "mcp-gateway"), stdioGuard: "/proc/self/exe")
         let servers = configuration.servers
         try await application.run { address in
             FileHandle.standardOutput.write(Data((StartupBanner.text(for: address, servers: servers) + "\n").utf8))

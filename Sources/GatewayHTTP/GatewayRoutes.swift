@@ -102,7 +102,7 @@ public struct GatewayRoutes {
             }
         }
         add(.get, "/health", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"healthy"}"#.utf8)) }
-        add(.get, "/ready", access: .anonymous) { _, _ in .json(.ok, Array(#"{"status":"ready"}"#.utf8)) }
+        add(.get, "/ready", access: .anonymous) { _, _ in fleetHealth.readiness() }
     }
 
     /// `/gateway/*`: health, statistics and the registry (admin token), register and deregister (admin or

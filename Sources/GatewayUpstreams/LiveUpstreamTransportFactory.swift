@@ -6,9 +6,12 @@ import Logging
 /// or found (``DetectedHTTPUpstream``) when no transport is given.
 public struct LiveUpstreamTransportFactory: UpstreamTransportFactory {
     let limits: LimitsConfiguration
+    /// The binary that runs `stdio-guard` (``StdioChildGuard``), when there is one.
+    let stdioGuard: String?
 
-    public init(limits: LimitsConfiguration) {
+    public init(limits: LimitsConfiguration, stdioGuard: String? = nil) {
         self.limits = limits
+        self.stdioGuard = stdioGuard
     }
 
     public func makeTransport(
@@ -25,7 +28,8 @@ public struct LiveUpstreamTransportFactory: UpstreamTransportFactory {
                 command: command,
                 maxLineBytes: limits.maxUpstreamMessageBytes,
                 events: events,
-                logger: logger
+                logger: logger,
+                guardExecutable: stdioGuard
             )
         case .http(let endpoint) where endpoint.kind == .automatic:
             return DetectedHTTPUpstream(

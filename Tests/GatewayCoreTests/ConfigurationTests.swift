@@ -97,10 +97,20 @@ struct ConfigurationTests {
             #"{"rateLimit": {"enabled": true, "max": 100, "window": "15m"}, "toolPinning": "warn"}"#)
         #expect(configuration.notices.count == 2)
         #expect(failure(#"{"rateLimit": {"max": "lots"}}"#)?.path == "rateLimit.max")
-        #expect(
-            failure(
-                #"{"mcpServers": {"a": {"command": "x"}}, "servers": {"b": {"command": "x", "pool": {"size": 4}}}}"#)
-                != nil)
+        let perSession = failure(#"{"servers": {"b": {"command": "x", "pool": {"isolation": "per-session"}}}}"#)
+        #expect(perSession?.path == "servers.b.pool.isolation")
+    }
+
+    @Test("pool.size runs that many processes of each stdio instance; HTTP instances stay single")
+    func poolSize() throws {
+        let configuration = try decode(
+            """
+            {"servers": {"b": {"pool": {"size": 3}, "instances": [
+              {"id": "s", "command": "x", "weight": 2}, {"id": "h", "url": "http://127.0.0.1:1/mcp"}]}}}
+            """)
+        #expect(configuration.servers[0].instances.map(\.id) == ["s-1", "s-2", "s-3", "h"])
+        #expect(configuration.servers[0].instances.map(\.weight) == [2, 2, 2, 1])
+        #expect(failure(#"{"servers": {"b": {"command": "x", "pool": {"size": 65}}}}"#)?.path == "servers.b.pool.size")
     }
 
     @Test("disabled servers are left out")

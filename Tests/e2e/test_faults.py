@@ -188,21 +188,29 @@ async def test_clean_environment(session: RawSession) -> None:
 
 
 async def test_environment_values_are_declared_and_expanded(faults: Gateway) -> None:
-    """/proc/PID/environ of the envy child: exactly the declared values, with ${E2E_EXPAND_ME} expanded."""
-    table = {}
-    for pid in descendants(faults.pid):
-        try:
-            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        values = dict(e.decode(errors="replace").split("=", 1) for e in environ if b"=" in e)
-        if "E2E_DECLARED" in values:
-            table[pid] = values
-    assert len(table) == 1, table
-    values = next(iter(table.values()))
-    assert values["E2E_DECLARED"] == "declared"
-    assert values["E2E_EXPANDED"] == "expanded"
-    assert SECRET_NAME not in values
+    """/proc/PID/environ of the envy child and of its guard: exactly the declared values, with ${E2E_EXPAND_ME}
+    expanded, and no secret of the gateway's."""
+
+    async def envy_processes() -> dict[int, tuple[bool, dict[str, str]]]:
+        table = {}
+        for pid in descendants(faults.pid):
+            try:
+                environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+                guard = b"stdio-guard" in open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            values = dict(e.decode(errors="replace").split("=", 1) for e in environ if b"=" in e)
+            if "E2E_DECLARED" in values:
+                table[pid] = (guard, values)
+        # The server and the guard process between it and the gateway.
+        return table if sorted(guard for guard, _ in table.values()) == [False, True] else {}
+
+    table = await wait_until(envy_processes, 10, what="the envy server and its guard")
+    for _, values in table.values():
+        assert values["E2E_DECLARED"] == "declared"
+        assert values["E2E_EXPANDED"] == "expanded"
+        assert SECRET_NAME not in values
+        assert set(values) == {"PATH", "LC_ALL", "E2E_DECLARED", "E2E_EXPANDED"}, sorted(values)
 
 
 # --- servers that never become ready: each in its own gateway ------------------------------------------------------

@@ -16,7 +16,21 @@ from typing import Any
 import httpx2
 import pytest
 
-from conftest import E2E_DIR, PYTHON, Gateway, RawSession, Upstream, http_client, text_of, wait_until
+from conftest import (
+    E2E_DIR,
+    PYTHON,
+    Gateway,
+    RawSession,
+    Upstream,
+    demo_stdio,
+    descendants,
+    describe,
+    faulty_stdio,
+    http_client,
+    text_of,
+    wait_gone,
+    wait_until,
+)
 
 FLEET_SERVER = E2E_DIR / "fixtures" / "fleet_http_server.py"
 MODERN = "2026-07-28"
@@ -234,4 +248,46 @@ async def test_unknown_server_health_is_404(tmp_path, fleet) -> None:
         assert "nosuch" in response.text
         report = await health(client, gw)
         assert report["instances"]["a"]["healthy"] is True and report["health_percentage"] == 100
+    gw.stop_and_check()
+
+
+async def test_a_sigkilled_gateway_leaves_no_process_behind(tmp_path) -> None:
+    config = {"servers": {"demo": {**demo_stdio(), "pool": {"size": 2}}, "crashy": faulty_stdio()}}
+    gw = Gateway(tmp_path / "gw", config).start()
+    async with http_client() as client:
+        async def all_ready() -> bool:
+            reports = [(await client.get(f"{gw.url}/mcp/{name}/health")).json() for name in ("demo", "crashy")]
+            return [r["healthy_instances"] for r in reports] == [2, 1]
+
+        await wait_until(all_ready, 15, what="three stdio processes to be ready")
+    children = descendants(gw.pid)
+    # A guard and a server per instance.
+    assert len(children) >= 6, describe(children)
+    os.kill(gw.pid, signal.SIGKILL)
+    gw.proc.wait(5)
+    survivors = wait_gone(children, 5.0)
+    # Not running any more (the dead processes are the init process's to reap now that their parents are gone).
+    assert not survivors, f"left behind after SIGKILL: {describe(survivors)}"
+
+
+async def test_a_crashing_stdio_instance_fails_its_call_at_once_and_the_pool_keeps_serving(tmp_path) -> None:
+    config = {"servers": {"crashy": {**faulty_stdio(), "pool": {"size": 2, "restartDelay": "100ms"}}}}
+    gw = Gateway(tmp_path / "gw", config).start()
+    async with http_client() as client:
+        async def both_ready() -> bool:
+            return (await client.get(f"{gw.url}/mcp/crashy/health")).json()["healthy_instances"] == 2
+
+        await wait_until(both_ready, 15, what="both processes to be ready")
+        started = asyncio.get_running_loop().time()
+        crashed = (await client.post(f"{gw.url}/mcp/crashy/tools/call",
+                                     json={"name": "crash", "arguments": {"status": 3, "message": "going down"}}))
+        elapsed = asyncio.get_running_loop().time() - started
+        assert crashed.status_code == 502, crashed.text
+        error = crashed.json()["error"]
+        assert "exited with status 3" in error["message"] and "going down" in error["data"]["stderr"]
+        assert elapsed < 1.0, f"the crashed call took {elapsed:.2f}s to fail"
+        # The other process answers meanwhile; the crashed one is back after its short restart delay.
+        answer = await client.post(f"{gw.url}/mcp/crashy/tools/call", json={"name": "echo", "arguments": {"text": "hi"}})
+        assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "hi"
+        await wait_until(both_ready, 10, what="the crashed process to be restarted")
     gw.stop_and_check()

@@ -68,7 +68,8 @@ async def test_health_and_ready(gateway: Gateway, http: httpx2.AsyncClient) -> N
     health = await http.get(f"{gateway.url}/health")
     assert health.status_code == 200 and health.json() == {"status": "healthy"}
     ready = await http.get(f"{gateway.url}/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["servers"] == 8 and 1 <= ready.json()["servers_with_ready_instances"] <= 8
 
 
 async def test_unknown_server_is_404(gateway: Gateway, http: httpx2.AsyncClient) -> None:

@@ -224,13 +224,30 @@ extension GatewayConfiguration {
         if var pool = try entry.object("pool") {
             let size = try pool.int("size", in: 1...64) ?? 1
             let isolation = try pool.string("isolation") ?? "shared"
+            server.restartDelay = try pool.duration("restartDelay") ?? server.restartDelay
+            server.maxRestartDelay =
+                try pool.duration("maxRestartDelay") ?? max(server.maxRestartDelay, server.restartDelay)
+            if server.maxRestartDelay < server.restartDelay {
+                throw ConfigurationError(path: pool.child("maxRestartDelay"), "must not be shorter than restartDelay")
+            }
             guard ["shared", "per-session"].contains(isolation) else {
                 throw ConfigurationError(path: pool.child("isolation"), "must be shared or per-session")
             }
             try pool.finish()
-            if size != 1 || isolation != "shared" {
+            if isolation != "shared" {
                 throw ConfigurationError(
-                    path: pool.path, "only { size: 1, isolation: shared } is supported in this version")
+                    path: pool.child("isolation"), "per-session is not supported in this version; use shared")
+            }
+            // `size` processes of each stdio instance, balanced like any instances.
+            if size > 1 {
+                server.instances = server.instances.flatMap { instance -> [UpstreamInstanceConfiguration] in
+                    guard case .stdio = instance.transport else { return [instance] }
+                    return (1...size).map { number in
+                        var copy = instance
+                        copy.id = "\(instance.id)-\(number)"
+                        return copy
+                    }
+                }
             }
         }
         try entry.finish()

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration = .seconds(30)
     /// Which MCP era the gateway speaks to this server's instances (`era`, default `auto`).
     public var era = UpstreamEraChoice.auto
+    /// stdio: the first delay before a crashed process is restarted (`pool.restartDelay`), doubling up to
+    /// `maxRestartDelay` while it keeps crashing.
+    public var restartDelay: Duration = .seconds(1)
+    public var maxRestartDelay: Duration = .seconds(60)
     /// `loadBalancer`: what this server sets; the rest comes from the gateway-wide defaults.
     public var loadBalancer = LoadBalancerOverrides()
 

@@ -32,6 +32,13 @@ final class FleetRunner: Sendable {
         }
     }
 
+    /// Whether ``run()`` is running (jobs start at once).
+    var isRunning: Bool {
+        state.withLock { state in
+            if case .running = state.phase { true } else { false }
+        }
+    }
+
     /// Cancels the job under `key` and waits until it returned.
     func stop(_ key: String) async {
         let task = state.withLock { state -> Task<Void, Never>? in

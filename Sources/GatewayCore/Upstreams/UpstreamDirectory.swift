@@ -123,6 +123,9 @@ public final class UpstreamDirectory: Sendable {
     /// The instances added at run time.
     public var registrations: [InstanceRegistration] { snapshot.withLock { $0.registered } }
 
+    /// Whether the fleet runs: every instance's connection has been started (readiness).
+    public var isRunning: Bool { runner.isRunning }
+
     /// Runs every instance (its process or connection) and every server's health checks, including those added
     /// later, until cancelled; then stops them all.
     public func run() async {

@@ -36,6 +36,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     /// The current child's era, and whether an earlier child died of `server/discover`.
     private let era = Mutex<(current: MCPEra, discoverKills: Bool)>((.legacy, false))
     let interest = UpstreamListenInterest()
+    /// The `mcp-gateway` binary that runs ``StdioChildGuard`` between the gateway and the server, so the server dies
+    /// with the gateway; `nil` starts the server directly (tests of the supervisor alone).
+    let guardExecutable: String?
 
     public init(
         server: ServerConfiguration,
@@ -43,8 +46,10 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         command: StdioCommand,
         maxLineBytes: Int,
         events: UpstreamEvents,
-        logger: Logger
+        logger: Logger,
+        guardExecutable: String? = nil
     ) {
+        self.guardExecutable = guardExecutable
         self.server = server
         self.instanceID = instanceID
         self.command = command
@@ -83,6 +88,8 @@ public final class StdioProcessSupervisor: UpstreamTransport {
 
     public func run() async {
         var backoff = RestartBackoff()
+        backoff.base = server.restartDelay
+        backoff.cap = server.maxRestartDelay
         var generator = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             let started = ContinuousClock.now
@@ -121,7 +128,7 @@ public final class StdioProcessSupervisor: UpstreamTransport {
         do {
             let result = try await Subprocess.run(
                 executable,
-                arguments: Arguments(command.arguments),
+                arguments: arguments,
                 environment: environment,
                 workingDirectory: command.workingDirectory.map { FilePath($0) },
                 platformOptions: options,
@@ -354,7 +361,14 @@ public final class StdioProcessSupervisor: UpstreamTransport {
     // MARK: Helpers
 
     private var executable: Executable {
-        command.command.contains("/") ? .path(FilePath(command.command)) : .name(command.command)
+        if let guardExecutable { return .path(FilePath(guardExecutable)) }
+        return command.command.contains("/") ? .path(FilePath(command.command)) : .name(command.command)
+    }
+
+    private var arguments: Arguments {
+        guard guardExecutable != nil else { return Arguments(command.arguments) }
+        return Arguments(
+            ["stdio-guard", "--parent", String(getpid()), "--", command.command] + command.arguments)
     }
 
     private var environment: Environment {
