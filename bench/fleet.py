@@ -193,7 +193,10 @@ async def supervision(binary, cycles):
         while (await client.get(f"{url}/mcp/crashy/health")).json()["healthy_instances"] < 10:
             await asyncio.sleep(0.05)
     table = process_table()
-    fixture = {pid for pid, (_, state, cmd) in table.items() if FAULTY in cmd and state != "Z"}
+    def is_fixture(cmd):
+        return FAULTY in cmd and "stdio-guard" not in cmd
+
+    fixture = {pid for pid, (_, state, cmd) in table.items() if is_fixture(cmd) and state != "Z"}
     descendants = {pid for pid in table if gw.pid in ancestors(pid, table)[1:]}
     zombies = [pid for pid in descendants if table[pid][1] == "Z"]
     orphans = fixture - descendants
@@ -201,7 +204,7 @@ async def supervision(binary, cycles):
     os.kill(gw.pid, signal.SIGKILL)
     gw.wait(5)
     time.sleep(2)
-    left = {pid for pid, (_, state, cmd) in process_table().items() if FAULTY in cmd and state != "Z"}
+    left = {pid for pid, (_, state, cmd) in process_table().items() if FAULTY in cmd and state != "Z"}  # guards too
     latencies.sort()
     return {
         "cycles": len(latencies), "seconds": elapsed, "other": other_failures,
@@ -244,7 +247,8 @@ def report(choice, fo, sv):
         "The load is Python (httpx, 32 tasks) against the REST routes, so its rate is the client's, not the gateway's; "
         "the figures that matter are the failed fractions and the times. The read-only calls are the demo server's "
         "`echo`, annotated `readOnlyHint`, so a call that failed on the dead instance is tried on another one; list "
-        "calls always are. `ps`-visible guard processes (`stdio-guard`) are not counted as fixture processes."
+        "calls always are. The guard processes (`stdio-guard`, one per instance) are not counted as fixture processes "
+        "under the gateway; after the SIGKILL, guards and fixtures both count."
         + (f" {sv['other']} crash calls met an instance that was restarting and were answered by another one or "
            "refused; they are not counted as cycles." if sv["other"] else ""),
         END,

@@ -291,3 +291,38 @@ async def test_a_crashing_stdio_instance_fails_its_call_at_once_and_the_pool_kee
         assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "hi"
         await wait_until(both_ready, 10, what="the crashed process to be restarted")
     gw.stop_and_check()
+
+
+async def test_a_hung_instance_is_marked_unhealthy_without_stalling_other_servers(tmp_path, fleet) -> None:
+    for name in ("a", "b"):
+        fleet.start(name)
+    instances = [{"id": name, "url": fleet.instances[name].url, "type": "http"} for name in ("a", "b")]
+    config = {"servers": {
+        "fleet": {"instances": instances, "timeout": "2s",
+                  "loadBalancer": {"healthCheckInterval": "1s", "healthTimeout": "500ms"}},
+        "other": demo_stdio(),
+    }}
+    gw = Gateway(tmp_path / "gw", config).start()
+    async with http_client() as client:
+        async def b_is(healthy: bool):
+            async def check() -> bool:
+                return (await health(client, gw))["instances"]["b"]["healthy"] is healthy
+            return check
+
+        await wait_until(await b_is(True), 15, what="b to be ready")
+        # b stops answering: the kernel still accepts its connections, nothing replies.
+        os.kill(fleet.instances["b"].proc.pid, signal.SIGSTOP)
+        try:
+            await wait_until(await b_is(False), 15, what="the hung instance to be marked unhealthy")
+            report = (await health(client, gw))["instances"]["b"]
+            assert report["breaker"] in ("open", "half_open") and report["consecutive_failures"] >= 3, report
+            # Another server answers at once meanwhile, and so does the fleet (from a).
+            started = asyncio.get_running_loop().time()
+            other = await client.post(f"{gw.url}/mcp/other/tools/call", json={"name": "echo", "arguments": {"text": "x"}})
+            assert other.status_code == 200 and asyncio.get_running_loop().time() - started < 1.0
+            answer = await client.post(f"{gw.url}/mcp/fleet/tools/call", json={"name": "whoami", "arguments": {}})
+            assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "a"
+        finally:
+            os.kill(fleet.instances["b"].proc.pid, signal.SIGCONT)
+        await wait_until(await b_is(True), 15, what="the instance to be back once it answers again")
+    gw.stop_and_check()

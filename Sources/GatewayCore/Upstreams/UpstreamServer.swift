@@ -225,17 +225,22 @@ public final class UpstreamServer: Sendable {
 
     /// Probes the instances every `healthCheckInterval` until cancelled. After a failed probe the next round comes
     /// within a second, until the instance is out of the rotation or answers again, so an instance that died
-    /// without traffic leaves the rotation about one interval after it died.
+    /// without traffic leaves the rotation about one interval after it died. While an instance is out, rounds come
+    /// every half interval, so it is back within one interval of answering again.
     public func runHealthChecks() async {
         let interval = balancing.healthCheckInterval
-        var suspects = false
+        var next = interval
         while !Task.isCancelled {
-            try? await Task.sleep(for: suspects ? min(interval, .seconds(1)) : interval)
+            try? await Task.sleep(for: next)
             if Task.isCancelled { return }
             let failed = await probeInstances()
-            suspects = fleet.withLock { fleet in
-                fleet.machine.members.contains { failed.contains($0.id) && $0.breaker == .closed }
+            let (suspects, out) = fleet.withLock { fleet in
+                (
+                    fleet.machine.members.contains { failed.contains($0.id) && $0.breaker == .closed },
+                    fleet.machine.members.contains { $0.breaker != .closed }
+                )
             }
+            next = suspects ? min(interval, .seconds(1)) : out ? interval / 2 : interval
         }
     }
 

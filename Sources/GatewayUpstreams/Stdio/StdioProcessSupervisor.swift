@@ -101,7 +101,9 @@ public final class StdioProcessSupervisor: UpstreamTransport {
                 "stdio server stopped; restarting",
                 metadata: ["exit": "\(exit)", "restart.delay.seconds": "\(String(format: "%.1f", seconds))"]
             )
-            state.withLock { $0 = .down("\(exit); restarting in \(String(format: "%.1f", seconds))s") }
+            // The health report's reason: the exit status with the last line of stderr.
+            let reason = exit.error(server: server.name, stderr: stderrTail.lastLines()).data?["reason"]?.stringValue
+            state.withLock { $0 = .down("\(reason ?? "\(exit)"); restarting in \(String(format: "%.1f", seconds))s") }
             try? await Task.sleep(for: delay)
         }
         let stopped = GatewayError.upstream(.upstreamUnavailable, server: server.name, "the gateway is shutting down")
