@@ -20,6 +20,8 @@ struct DoorLoadBenchmark {
         let p50: Duration
         let p99: Duration
         let failures: Int
+        /// What the first failed call said, for the report.
+        let firstFailure: String?
         var rate: Double { Double(calls) / seconds }
     }
 
@@ -95,11 +97,12 @@ struct DoorLoadBenchmark {
         let clock = ContinuousClock()
         let started = clock.now
         let deadline = started + duration
-        let perCaller = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+        let perCaller = try await withThrowingTaskGroup(of: ([Duration], Int, String?).self) { group in
             for caller in 0..<concurrency {
                 group.addTask {
                     var latencies: [Duration] = []
                     var failures = 0
+                    var first: String?
                     var id = caller * 10_000_000
                     while clock.now < deadline {
                         id += 1
@@ -109,12 +112,13 @@ struct DoorLoadBenchmark {
                             latencies.append(clock.now - began)
                         } catch {
                             failures += 1
+                            if first == nil { first = "\(error)" }
                         }
                     }
-                    return (latencies, failures)
+                    return (latencies, failures, first)
                 }
             }
-            var all: [([Duration], Int)] = []
+            var all: [([Duration], Int, String?)] = []
             for try await result in group { all.append(result) }
             return all
         }
@@ -124,7 +128,7 @@ struct DoorLoadBenchmark {
         return Figures(
             calls: latencies.count, seconds: seconds,
             p50: latencies[latencies.count / 2], p99: latencies[latencies.count * 99 / 100],
-            failures: perCaller.map(\.1).reduce(0, +))
+            failures: perCaller.map(\.1).reduce(0, +), firstFailure: perCaller.compactMap(\.2).first)
     }
 
     static func seconds(_ duration: Duration) -> Double {

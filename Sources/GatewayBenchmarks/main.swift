@@ -17,6 +17,9 @@ if arguments.first == "doors", arguments.count == 4 {
                     + " p50_us=\(figures.p50.components.attoseconds / 1_000_000_000_000 + figures.p50.components.seconds * 1_000_000)"
                     + " p99_us=\(figures.p99.components.attoseconds / 1_000_000_000_000 + figures.p99.components.seconds * 1_000_000)"
                     + " failures=\(figures.failures)")
+            if let failure = figures.firstFailure {
+                print("door \(door.rawValue) c=\(concurrency) first failure: \(failure.prefix(300))")
+            }
         }
     }
 } else {

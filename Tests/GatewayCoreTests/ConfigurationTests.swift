@@ -97,8 +97,21 @@ struct ConfigurationTests {
             #"{"rateLimit": {"enabled": true, "max": 100, "window": "15m"}, "toolPinning": "warn"}"#)
         #expect(configuration.notices.count == 2)
         #expect(failure(#"{"rateLimit": {"max": "lots"}}"#)?.path == "rateLimit.max")
-        let perSession = failure(#"{"servers": {"b": {"command": "x", "pool": {"isolation": "per-session"}}}}"#)
-        #expect(perSession?.path == "servers.b.pool.isolation")
+    }
+
+    @Test("pool.isolation: per-session takes a cap and an idle timeout, for stdio servers only; start is eager or lazy")
+    func perSession() throws {
+        let configuration = try decode(
+            #"{"servers": {"b": {"command": "x", "pool": {"isolation": "per-session", "maxSessions": 5, "idleTimeout": "2m", "start": "lazy"}}}}"#
+        )
+        #expect(configuration.servers[0].isolation == .perSession(maxProcesses: 5, idleTimeout: .seconds(120)))
+        #expect(configuration.servers[0].startsLazily)
+        let http = failure(#"{"servers": {"b": {"url": "http://h/mcp", "pool": {"isolation": "per-session"}}}}"#)
+        #expect(http?.path == "servers.b.pool.isolation")
+        #expect(failure(#"{"servers": {"b": {"command": "x", "pool": {"maxSessions": 3}}}}"#)?.path == "servers.b.pool")
+        #expect(
+            failure(#"{"servers": {"b": {"command": "x", "pool": {"start": "soon"}}}}"#)?.path == "servers.b.pool.start"
+        )
     }
 
     @Test("pool.size runs that many processes of each stdio instance; HTTP instances stay single")

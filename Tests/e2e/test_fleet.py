@@ -22,6 +22,7 @@ from conftest import (
     Gateway,
     RawSession,
     Upstream,
+    alive,
     demo_stdio,
     descendants,
     describe,
@@ -102,8 +103,8 @@ def answered_by(message: dict[str, Any]) -> str:
     return text_of(message["result"])
 
 
-async def health(client: httpx2.AsyncClient, gw: Gateway) -> dict[str, Any]:
-    response = await client.get(f"{gw.url}/mcp/fleet/health")
+async def health(client: httpx2.AsyncClient, gw: Gateway, server: str = "fleet") -> dict[str, Any]:
+    response = await client.get(f"{gw.url}/mcp/{server}/health")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -325,4 +326,41 @@ async def test_a_hung_instance_is_marked_unhealthy_without_stalling_other_server
         finally:
             os.kill(fleet.instances["b"].proc.pid, signal.SIGCONT)
         await wait_until(await b_is(True), 15, what="the instance to be back once it answers again")
+    gw.stop_and_check()
+
+
+async def test_per_session_processes_are_started_lazily_capped_and_stopped(tmp_path) -> None:
+    config = {"servers": {"iso": {**faulty_stdio(), "pool": {
+        "isolation": "per-session", "maxSessions": 2, "idleTimeout": "1s", "start": "lazy"},
+        "loadBalancer": {"healthCheckInterval": "300ms"}}}}
+    gw = Gateway(tmp_path / "gw", config).start()
+    # Lazy: nothing runs before a request needs it.
+    assert not [pid for pid in descendants(gw.pid) if b"faulty" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    async with http_client() as client:
+        async def pid_of(session: RawSession) -> int:
+            message = await session.call("pid")
+            assert "result" in message, message
+            return int(text_of(message["result"]))
+
+        first, second, third = (RawSession(client, gw.mcp("iso")) for _ in range(3))
+        for session in (first, second, third):
+            await session.initialize()
+        a, b = await pid_of(first), await pid_of(second)
+        assert a != b and await pid_of(first) == a and await pid_of(second) == b
+        # Requests without a session use the configured process, which is neither session's.
+        shared = (await client.post(f"{gw.url}/mcp/iso/tools/call", json={"name": "pid", "arguments": {}})).json()
+        assert int(shared["content"][0]["text"]) not in (a, b)
+        # The cap: a third session's process would be one too many.
+        refused = await third.call("pid")
+        assert "error" in refused and "maxSessions" in refused["error"]["message"], refused
+        assert (await health(client, gw, "iso"))["session_processes"] == {"running": 2, "max": 2}
+
+        # Ending a session stops its process; the freed place goes to the next session.
+        await first.delete()
+        await wait_until(lambda: asyncio.sleep(0, result=not alive({a})), 10, what="the ended session's process to exit")
+        c = await pid_of(third)
+        assert c not in (a, b)
+        # A session idle for pool.idleTimeout loses its process (and gets a new one if it comes back).
+        await wait_until(lambda: asyncio.sleep(0, result=not alive({b, c})), 10, what="idle processes to be stopped")
+        assert await pid_of(second) not in (a, b, c)
     gw.stop_and_check()

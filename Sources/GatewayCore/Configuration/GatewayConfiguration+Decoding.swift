@@ -230,14 +230,30 @@ extension GatewayConfiguration {
             if server.maxRestartDelay < server.restartDelay {
                 throw ConfigurationError(path: pool.child("maxRestartDelay"), "must not be shorter than restartDelay")
             }
-            guard ["shared", "per-session"].contains(isolation) else {
+            let maxProcesses = try pool.int("maxSessions", in: 1...10_000)
+            let idleTimeout = try pool.duration("idleTimeout")
+            switch isolation {
+            case "shared":
+                if maxProcesses != nil || idleTimeout != nil {
+                    throw ConfigurationError(
+                        path: pool.path, "maxSessions and idleTimeout apply to isolation: per-session only")
+                }
+            case "per-session":
+                guard server.instances.allSatisfy({ if case .stdio = $0.transport { true } else { false } }) else {
+                    throw ConfigurationError(path: pool.child("isolation"), "per-session applies to stdio servers only")
+                }
+                server.isolation = .perSession(
+                    maxProcesses: maxProcesses ?? 32, idleTimeout: idleTimeout ?? .seconds(600))
+            default:
                 throw ConfigurationError(path: pool.child("isolation"), "must be shared or per-session")
             }
-            try pool.finish()
-            if isolation != "shared" {
-                throw ConfigurationError(
-                    path: pool.child("isolation"), "per-session is not supported in this version; use shared")
+            if let start = try pool.string("start") {
+                guard ["eager", "lazy"].contains(start) else {
+                    throw ConfigurationError(path: pool.child("start"), "must be eager or lazy")
+                }
+                server.startsLazily = start == "lazy"
             }
+            try pool.finish()
             // `size` processes of each stdio instance, balanced like any instances.
             if size > 1 {
                 server.instances = server.instances.flatMap { instance -> [UpstreamInstanceConfiguration] in

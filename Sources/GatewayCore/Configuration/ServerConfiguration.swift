@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// `maxRestartDelay` while it keeps crashing.
     public var restartDelay: Duration = .seconds(1)
     public var maxRestartDelay: Duration = .seconds(60)
+    /// stdio: whether clients share the configured processes, or each client session gets a process of its own.
+    public var isolation = PoolIsolation.shared
+    /// stdio: `eager` (default) starts the processes with the gateway; `lazy` at the first request that needs one.
+    public var startsLazily = false
     /// `loadBalancer`: what this server sets; the rest comes from the gateway-wide defaults.
     public var loadBalancer = LoadBalancerOverrides()
 
@@ -30,6 +34,16 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.prefix = prefix ?? name
         self.instances = instances
     }
+}
+
+/// `pool.isolation` of a stdio server.
+public enum PoolIsolation: Sendable, Hashable {
+    /// Every client's requests go to the configured processes (multiplexed, balanced).
+    case shared
+    /// Each client session gets its own process, started at its first request to the server and stopped when the
+    /// session ends or has sent the server nothing for `idleTimeout`; at most `maxProcesses` at once. Requests
+    /// without a session use the configured processes.
+    case perSession(maxProcesses: Int, idleTimeout: Duration)
 }
 
 /// How the gateway picks the MCP era of an upstream instance.

@@ -48,6 +48,8 @@ public final class NotificationRelay: Sendable {
     /// fetched: forget its names and tell its clients to list again.
     func announceReady(_ server: String, instance: String) {
         let upstream = directory.withLock { $0 }?.server(named: server)
+        // A session's own process (pool.isolation: per-session) starting changes nothing the other clients see.
+        if let upstream, !upstream.isPoolMember(instance) { return }
         upstream?.instanceReady(instance)
         upstream?.forgetCatalog()
         readyHandler.withLock { $0 }?(server)

@@ -1,3 +1,4 @@
+import GatewayWire
 import Logging
 import Synchronization
 
@@ -215,8 +216,26 @@ public final class UpstreamDirectory: Sendable {
 
     // MARK: Jobs
 
+    /// Starts the server's health checks, and its processes unless they start lazily; gives it the means to run
+    /// processes of its own (per-session, lazy).
     private func schedule(_ server: UpstreamServer) {
-        for transport in server.transports { schedule(transport, of: server) }
+        let runner = self.runner
+        let builder = self.builder
+        server.attach(
+            InstanceLauncher(
+                make: { [weak server] instance in
+                    guard let builder, let server else { return UnstartedInstance(instanceID: instance.id) }
+                    return builder.transport(for: instance, of: server.configuration)
+                },
+                start: { [weak server] transport in
+                    guard let server else { return }
+                    runner.start(Self.key(transport, of: server)) { await transport.run() }
+                },
+                stop: { [weak server] transport in
+                    guard let server else { return }
+                    await runner.stop(Self.key(transport, of: server))
+                }
+            ))
         runner.start(Self.healthKey(server)) { await server.runHealthChecks() }
     }
 
@@ -241,4 +260,17 @@ extension UpstreamInstanceConfiguration.Transport {
         case .http(let endpoint): endpoint.url
         }
     }
+}
+
+/// What a directory without a ``UpstreamDirectory/Builder`` (a fixed test set) makes when a server asks for a new
+/// process: one that never starts.
+private struct UnstartedInstance: UpstreamTransport {
+    let instanceID: String
+    var status: UpstreamStatus { .down("this directory cannot start processes") }
+    var currentHandshake: UpstreamHandshake? { nil }
+    func run() async {}
+    func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake { throw failure }
+    func send(_ request: UpstreamRequest) async throws(GatewayError) -> MCPReply { throw failure }
+    func cancel(owner: String, clientID: JSONRPCID?) async {}
+    private var failure: GatewayError { GatewayError(.upstreamUnavailable, "this directory cannot start processes") }
 }

@@ -23,6 +23,12 @@ public final class UpstreamServer: Sendable {
     }
 
     private let fleet: Mutex<Fleet>
+    /// Set by the directory, which runs what the server makes on its own.
+    private let launcher = Mutex<InstanceLauncher?>(nil)
+    /// `pool.isolation: per-session`: each session's own process.
+    let sessionProcesses: SessionProcesses?
+    /// `pool.start: lazy`: whether the configured processes were started yet.
+    private let lazilyStarted = Atomic<Bool>(false)
     let catalog = Mutex(ServerCatalog())
     /// Lists being learnt right now, so concurrent callers do not repeat them.
     private let learning = Mutex<Set<String>>([])
@@ -58,11 +64,33 @@ public final class UpstreamServer: Sendable {
         var logger = logger
         logger[metadataKey: "gateway.upstream"] = "\(configuration.name)"
         self.logger = logger
+        if case .perSession(let maxProcesses, let idleTimeout) = configuration.isolation {
+            sessionProcesses = SessionProcesses(maxProcesses: maxProcesses, idleTimeout: idleTimeout)
+        } else {
+            sessionProcesses = nil
+        }
+    }
+
+    /// Hands the server what it needs to run processes it makes itself; starts the configured ones unless they
+    /// start lazily.
+    func attach(_ launcher: InstanceLauncher) {
+        self.launcher.withLock { $0 = launcher }
+        if !configuration.startsLazily { startConfiguredInstances() }
+    }
+
+    private func startConfiguredInstances() {
+        guard !lazilyStarted.exchange(true, ordering: .acquiringAndReleasing),
+            let launcher = launcher.withLock({ $0 })
+        else { return }
+        for transport in transports { launcher.start(transport) }
     }
 
     public var name: String { configuration.name }
 
     public var transports: [any UpstreamTransport] { fleet.withLock { $0.transports } }
+
+    /// The configured transports and the per-session ones.
+    private var allTransports: [any UpstreamTransport] { transports + (sessionProcesses?.transports ?? []) }
 
     /// The pool's view of every instance, with its transport and configuration, for health reports.
     public var members:
@@ -141,6 +169,10 @@ public final class UpstreamServer: Sendable {
         request.bridgesStatelessClient = statelessClient
         request.serverRequests = serverRequests
         request.modern = modern
+        if let sessionProcesses, let affinity {
+            return try await sendToSessionProcess(request, key: affinity, in: sessionProcesses)
+        }
+        startConfiguredInstances()
         let mayRepeat = repeatable || Self.repeatableMethods.contains(request.method)
         let started = ContinuousClock.now
         var tried: [String] = []
@@ -161,6 +193,51 @@ public final class UpstreamServer: Sendable {
                     "retrying on another instance",
                     metadata: ["gateway.instance": "\(id)", "mcp.method": "\(request.method)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// A session's request to its own process (made and started at its first request); never retried elsewhere,
+    /// since no other process is the session's.
+    private func sendToSessionProcess(
+        _ request: UpstreamRequest,
+        key: String,
+        in processes: SessionProcesses
+    ) async throws(GatewayError) -> MCPReply {
+        guard let launcher = launcher.withLock({ $0 }), let template = configuration.instances.first else {
+            throw GatewayError.upstream(.upstreamUnavailable, server: name, "cannot start a process for the session")
+        }
+        let (transport, created) = try processes.checkOut(key, server: name) {
+            var instance = template
+            instance.id = "\(template.id)@\(key.prefix(8))"
+            return launcher.make(instance)
+        }
+        if created {
+            logger.info("starting a process for a session", metadata: ["gateway.instance": "\(transport.instanceID)"])
+            launcher.start(transport)
+        }
+        let reply: MCPReply
+        do throws(GatewayError) {
+            reply = try await transport.send(request)
+        } catch {
+            processes.finished(key)
+            throw error
+        }
+        switch reply {
+        case .response:
+            processes.finished(key)
+            return reply
+        case .stream(let first, let rest):
+            let completion = CallCompletion { _ in processes.finished(key) }
+            return .stream(first: first, rest: completion.observing(rest))
+        }
+    }
+
+    /// Stops the processes of sessions idle for `pool.idleTimeout`.
+    func reapIdleSessionProcesses() async {
+        guard let sessionProcesses, let launcher = launcher.withLock({ $0 }) else { return }
+        for transport in sessionProcesses.removeIdle() {
+            logger.info("stopping an idle session's process", metadata: ["gateway.instance": "\(transport.instanceID)"])
+            await launcher.stop(transport)
         }
     }
 
@@ -233,6 +310,7 @@ public final class UpstreamServer: Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: next)
             if Task.isCancelled { return }
+            await reapIdleSessionProcesses()
             let failed = await probeInstances()
             let (suspects, out) = fleet.withLock { fleet in
                 (
@@ -298,6 +376,16 @@ public final class UpstreamServer: Sendable {
     /// The client session ended: its binding to an instance goes.
     public func forget(affinity key: String) {
         fleet.withLock { $0.machine.forget(affinity: key) }
+        if let transport = sessionProcesses?.remove(key), let launcher = launcher.withLock({ $0 }) {
+            logger.info(
+                "stopping an ended session's process", metadata: ["gateway.instance": "\(transport.instanceID)"])
+            Task { await launcher.stop(transport) }
+        }
+    }
+
+    /// Whether `id` is one of the configured (or registered) instances, rather than a session's own process.
+    func isPoolMember(_ id: String) -> Bool {
+        fleet.withLock { fleet in fleet.machine.members.contains { $0.id == id } }
     }
 
     private func log(_ transition: UpstreamPoolStateMachine.Transition) {
@@ -314,6 +402,7 @@ public final class UpstreamServer: Sendable {
 
     /// The first instance's handshake that becomes available within `timeout`.
     public func handshake(timeout: Duration) async throws(GatewayError) -> UpstreamHandshake {
+        startConfiguredInstances()
         let transports = self.transports
         if let ready = transports.first(where: { $0.status == .ready }) {
             return try await ready.handshake(timeout: timeout)
@@ -341,6 +430,7 @@ public final class UpstreamServer: Sendable {
 
     public func cancel(owner: String, clientID: JSONRPCID?) async {
         for transport in transports { await transport.cancel(owner: owner, clientID: clientID) }
+        await sessionProcesses?.transport(of: owner)?.cancel(owner: owner, clientID: clientID)
     }
 
     func beginLearning(_ list: String) -> Bool { learning.withLock { $0.insert(list).inserted } }
@@ -382,7 +472,7 @@ extension UpstreamServer {
             instances[member.id] = .object(entry)
         }
         let percentage = members.isEmpty ? 0 : (Double(healthy) * 1000 / Double(members.count)).rounded() / 10
-        return [
+        var report: JSONObject = [
             "template_name": .string(name),
             "strategy": .string(balancing.strategy.rawValue),
             "total_instances": .number(JSONNumber(members.count)),
@@ -390,6 +480,13 @@ extension UpstreamServer {
             "health_percentage": .number(JSONNumber(percentage)),
             "instances": .object(instances),
         ]
+        if let sessionProcesses {
+            report["session_processes"] = [
+                "running": .number(JSONNumber(sessionProcesses.count)),
+                "max": .number(JSONNumber(sessionProcesses.maxProcesses)),
+            ]
+        }
+        return .object(report)
     }
 }
 
