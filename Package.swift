@@ -31,7 +31,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "GatewayWire", swiftSettings: swiftSettings),
-        /// The few Linux process calls Swift cannot make itself (variadic `prctl`, `syscall`).
+        /// The two Linux process calls Swift cannot make itself (variadic `prctl`, `syscall`).
         .target(name: "CGatewayProcess"),
         .target(
             name: "GatewayCore",

@@ -7,15 +7,6 @@
 #include <sys/prctl.h>
 #endif
 
-int gateway_set_process_name(const char *name) {
-#ifdef __linux__
-    return prctl(PR_SET_NAME, name, 0, 0, 0);
-#else
-    (void)name;
-    return -1;
-#endif
-}
-
 int gateway_become_subreaper(void) {
 #ifdef __linux__
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

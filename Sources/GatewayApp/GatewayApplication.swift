@@ -55,8 +55,7 @@ public struct GatewayApplication: Sendable {
             legacy: LegacySSEEndpoint(router: router, configuration: configuration),
             webSocket: WebSocketEndpoint(router: router, configuration: configuration),
             fleetHealth: FleetHealthEndpoint(router: router),
-            rest: MCPRESTEndpoint(
-                router: router, maxBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger)
+            rest: MCPRESTEndpoint(router: router, configuration: configuration, logger: logger)
         )
         routes.addManagementRoutes(ManagementEndpoint(directory: directory))
 

@@ -45,22 +45,40 @@ public struct RegistryFileStore: RegistryStore {
 
     public func save(_ registrations: [InstanceRegistration]) throws(GatewayError) {
         let document: JSONValue = ["version": 1, "instances": .array(registrations.map(\.json))]
+        let bytes = document.serialized() + [UInt8(ascii: "\n")]
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            let data = Data(document.serialized() + [UInt8(ascii: "\n")])
-            guard
-                FileManager.default.createFile(
-                    atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
-            else { throw CocoaError(.fileWriteUnknown) }
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.synchronize()
-            try handle.close()
-            if rename(temporary.path, url.path) != 0 { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw GatewayError(.internalError, "registry file \(path) cannot be written: \(error)")
+        let directory = url.deletingLastPathComponent().path
+        let temporary = "\(directory)/.\(url.lastPathComponent).\(getpid()).tmp"
+        func failure(_ what: String) -> GatewayError {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            return GatewayError(.internalError, "registry file \(path) cannot be written: \(what): \(reason)")
+        }
+        // Created with mode 0600 from the start (never readable by others, not even for a moment), written in full
+        // and flushed to disk, then renamed over the old file, and the directory flushed, so a crash leaves the old
+        // list or the new one.
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw failure("create \(temporary)") }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                close(descriptor)
+                throw failure("write")
+            }
+            written += count
+        }
+        guard fsync(descriptor) == 0 else {
+            close(descriptor)
+            throw failure("fsync")
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else { throw failure("rename") }
+        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
         }
     }
 }

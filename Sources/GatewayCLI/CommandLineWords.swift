@@ -1,6 +1,6 @@
 /// Splits a command line the way a POSIX shell splits words, without expanding anything: whitespace separates
-/// words, single quotes keep everything, double quotes keep everything but `\"` and `\\`, a backslash escapes the
-/// next character.
+/// words, single quotes keep everything, inside double quotes a backslash escapes only `"` and `\`, outside quotes
+/// a backslash escapes the next character.
 enum CommandLineWords {
     struct UnclosedQuote: Error {}
 
@@ -10,10 +10,17 @@ enum CommandLineWords {
         var inWord = false
         var quote: Character?
         var escaped = false
+        var pendingBackslash = false
         for character in line {
             if escaped {
                 current.append(character)
                 escaped = false
+                continue
+            }
+            if pendingBackslash {
+                pendingBackslash = false
+                if character != "\"" && character != "\\" { current.append("\\") }
+                current.append(character)
                 continue
             }
             switch (quote, character) {
@@ -21,9 +28,12 @@ enum CommandLineWords {
                 quote = nil
             case ("'", _):
                 current.append(character)
-            case ("\"", "\\"), (nil, "\\"):
+            case (nil, "\\"):
                 escaped = true
                 inWord = true
+            case ("\"", "\\"):
+                // Inside double quotes a backslash escapes only `"` and `\`; before anything else it is itself.
+                pendingBackslash = true
             case ("\"", _):
                 current.append(character)
             case (nil, "'"), (nil, "\""):
@@ -38,7 +48,7 @@ enum CommandLineWords {
                 inWord = true
             }
         }
-        guard quote == nil, !escaped else { throw UnclosedQuote() }
+        guard quote == nil, !escaped, !pendingBackslash else { throw UnclosedQuote() }
         if inWord { words.append(current) }
         return words
     }

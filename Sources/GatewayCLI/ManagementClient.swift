@@ -19,6 +19,10 @@ struct ManagementClient {
         self.token = token
     }
 
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: 0)) != nil
+    }
+
     struct Answer {
         let status: Int
         let body: [UInt8]
@@ -52,7 +56,9 @@ struct ManagementClient {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: tls, serverHostname: host))
+                            // An IP literal is no host name (SNI); the certificate is checked against the address.
+                            try NIOSSLClientHandler(
+                                context: tls, serverHostname: Self.isIPAddress(host) ? nil : host))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(AnswerCollector(promise: promise))

@@ -30,14 +30,25 @@ struct SyncCommand: AsyncParsableCommand {
         let registrations = try RegistryFileStore.registrations(in: document, source: file)
         var added = 0
         var present = 0
+        var failed: [String] = []
         for registration in registrations {
+            let name = "\(registration.server)/\(registration.instance.id)"
             do {
                 _ = try await management.call(.POST, "/gateway/register", body: registration.json)
                 added += 1
-            } catch let failure as CommandFailure where failure.description.hasPrefix("HTTP 409") {
+            } catch let failure as CommandFailure
+                where failure.description.hasPrefix("HTTP 409")
+                && failure.description.contains("already has an instance")
+            {
                 present += 1
+            } catch {
+                failed.append("\(name): \(error)")
             }
         }
-        print("\(file): \(added) instance(s) registered, \(present) already present")
+        print("\(file): \(added) instance(s) registered, \(present) already present, \(failed.count) failed")
+        if !failed.isEmpty {
+            throw CommandFailure(
+                "\(failed.count) of \(registrations.count) instance(s) could not be registered; first: \(failed[0])")
+        }
     }
 }

@@ -22,8 +22,12 @@ final class ScriptedFactory: UpstreamTransportFactory {
 final class MemoryRegistryStore: RegistryStore {
     let saved = Mutex<[InstanceRegistration]>([])
     let failing = Mutex(false)
+    let unreadable = Mutex(false)
 
-    func load() throws(GatewayError) -> [InstanceRegistration] { saved.withLock { $0 } }
+    func load() throws(GatewayError) -> [InstanceRegistration] {
+        if unreadable.withLock({ $0 }) { throw GatewayError(.internalError, "not JSON") }
+        return saved.withLock { $0 }
+    }
 
     func save(_ registrations: [InstanceRegistration]) throws(GatewayError) {
         if failing.withLock({ $0 }) { throw GatewayError(.internalError, "disk full") }
@@ -142,6 +146,70 @@ struct UpstreamDirectoryTests {
         running.cancel()
         await running.value
         #expect(await lifecycle.next() == "stopped")
+    }
+}
+
+extension UpstreamDirectoryTests {
+    @Test("two removals at once of a server's last two instances take the server away")
+    func overlappingRemovals() async throws {
+        let (directory, _) = Self.directory()
+        try directory.register(Self.registration("pair", "p1"))
+        try directory.register(Self.registration("pair", "p2"))
+        async let first: Void = directory.deregister(server: "pair", instance: "p1")
+        async let second: Void = directory.deregister(server: "pair", instance: "p2")
+        _ = try await (first, second)
+        #expect(directory.server(named: "pair") == nil)
+        // The name is free again: a new server, with its own health checks.
+        try directory.register(Self.registration("pair", "p3"))
+        #expect(directory.server(named: "pair")?.members.map(\.member.id) == ["p3"])
+    }
+
+    @Test("a store that cannot be read refuses changes, so nothing it holds is overwritten")
+    func unreadableStore() async throws {
+        let store = MemoryRegistryStore()
+        store.saved.withLock { $0 = [Self.registration("kept", "k1")] }
+        store.unreadable.withLock { $0 = true }
+        let (directory, _) = Self.directory(store: store)
+        #expect(directory.server(named: "kept") == nil)
+        let refused = #expect(throws: GatewayError.self) { try directory.register(Self.registration("new", "n1")) }
+        #expect(refused?.message.contains("could not be read") == true)
+        await #expect(throws: GatewayError.self) { try await directory.deregister(server: "fixed", instance: "f1") }
+        #expect(store.saved.withLock { $0.map(\.instance.id) } == ["k1"])
+    }
+
+    @Test("an entry that no longer fits stays in the store through later saves")
+    func retainedEntries() throws {
+        let store = MemoryRegistryStore()
+        // "fixed" already has f1: this entry cannot be applied.
+        store.saved.withLock { $0 = [Self.registration("fixed", "f1")] }
+        let (directory, _) = Self.directory(store: store)
+        try directory.register(Self.registration("new", "n1"))
+        #expect(store.saved.withLock { $0.map(\.instance.id) } == ["f1", "n1"])
+    }
+
+    @Test("removing an instance waits for its call in flight, and it takes no new call meanwhile")
+    func drain() async throws {
+        let streaming = StreamingInstance()
+        let other = ScriptedInstance("t")
+        let configuration = ServerConfiguration(
+            name: "fleet",
+            instances: ["s", "t"].map { .init(id: $0, transport: .stdio(StdioCommand(command: "unused"))) })
+        let server = UpstreamServer(configuration: configuration, transports: [streaming, other])
+        let directory = UpstreamDirectory(servers: [server], removalGrace: .seconds(30))
+        let call = UpstreamRequest.Body.synthesized(method: "tools/call", params: ["name": "x"])
+        let reply = try await server.send(call, owner: "o")
+        #expect(streaming.feeds.withLock { $0.count } == 1)
+        let removal = Task { try await directory.deregister(server: "fleet", instance: "s") }
+        while server.members.first(where: { $0.member.id == "s" })?.member.retiring != true { await Task.yield() }
+        // Retiring: new calls go to the other instance, the one in flight goes on.
+        _ = try await server.send(call, owner: "o")
+        #expect(other.calls == 1 && streaming.feeds.withLock { $0.count } == 1)
+        #expect(server.members.map(\.member.id) == ["s", "t"])
+        streaming.lastFeed.yield(JSONRPCMessage.encodeResponse(id: JSONRPCID(1), result: [:]))
+        streaming.lastFeed.finish()
+        _ = try await reply.finalMessage()
+        try await removal.value
+        #expect(server.members.map(\.member.id) == ["t"])
     }
 }
 

@@ -286,7 +286,8 @@ async def test_a_crashing_stdio_instance_fails_its_call_at_once_and_the_pool_kee
         assert crashed.status_code == 502, crashed.text
         error = crashed.json()["error"]
         assert "exited with status 3" in error["message"] and "going down" in error["data"]["stderr"]
-        assert elapsed < 1.0, f"the crashed call took {elapsed:.2f}s to fail"
+        # At once, not after the call's timeout (60 s); bench/fleet.py measures how fast.
+        assert elapsed < 5.0, f"the crashed call took {elapsed:.2f}s to fail"
         # The other process answers meanwhile; the crashed one is back after its short restart delay.
         answer = await client.post(f"{gw.url}/mcp/crashy/tools/call", json={"name": "echo", "arguments": {"text": "hi"}})
         assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "hi"
@@ -320,7 +321,8 @@ async def test_a_hung_instance_is_marked_unhealthy_without_stalling_other_server
             # Another server answers at once meanwhile, and so does the fleet (from a).
             started = asyncio.get_running_loop().time()
             other = await client.post(f"{gw.url}/mcp/other/tools/call", json={"name": "echo", "arguments": {"text": "x"}})
-            assert other.status_code == 200 and asyncio.get_running_loop().time() - started < 1.0
+            # Not held up by the hung instance (whose calls wait up to the 2 s timeout).
+            assert other.status_code == 200 and asyncio.get_running_loop().time() - started < 1.5
             answer = await client.post(f"{gw.url}/mcp/fleet/tools/call", json={"name": "whoami", "arguments": {}})
             assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "a"
         finally:

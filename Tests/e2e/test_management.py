@@ -228,7 +228,15 @@ async def test_rest_routes(tmp_path) -> None:
             response = await client.post(f"{base}/tools/call", json=body)
             assert response.status_code == status, (body, response.text)
             assert "error" in response.json()
-        assert (await client.post(f"{base}/tools/call", content=b"[")).status_code == 400
+        json_type = {"Content-Type": "application/json"}
+        assert (await client.post(f"{base}/tools/call", content=b"[", headers=json_type)).status_code == 400
+        # Like /mcp: another origin's page is refused, and so is a POST that does not say it is JSON (a "simple"
+        # cross-site request needs no preflight).
+        evil = {"Origin": "https://evil.example"}
+        assert (await client.get(f"{base}/tools/list", headers=evil)).status_code == 403
+        refused = await client.post(f"{base}/tools/call", content=b'{"name":"echo","arguments":{"text":"x"}}',
+                                    headers={"Content-Type": "text/plain"})
+        assert refused.status_code == 415, refused.text
 
         resources = (await client.get(f"{base}/resources/list")).json()
         assert resources["count"] >= 1

@@ -3,9 +3,6 @@
 
 #include <sys/types.h>
 
-/// Names the calling process (`comm`, as ps shows it). Returns 0 or -1.
-int gateway_set_process_name(const char *name);
-
 /// Makes the calling process the child subreaper of its descendants. Returns 0 or -1.
 int gateway_become_subreaper(void);
 

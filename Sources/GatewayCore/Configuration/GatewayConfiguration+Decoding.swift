@@ -267,6 +267,11 @@ extension GatewayConfiguration {
             }
         }
         try entry.finish()
+        let expanded = server.instances.map(\.id)
+        if Set(expanded).count != expanded.count {
+            throw ConfigurationError(
+                path: entry.child("instances"), "instance ids must be unique (pool.size names copies {id}-1 … {id}-N)")
+        }
         return disabled ? nil : server
     }
 

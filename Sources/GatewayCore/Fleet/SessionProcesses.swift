@@ -91,5 +91,12 @@ final class SessionProcesses: Sendable {
         }
     }
 
+    func removeAll() -> [any UpstreamTransport] {
+        entries.withLock { entries in
+            defer { entries = [:] }
+            return entries.values.map(\.transport)
+        }
+    }
+
     func transport(of key: String) -> (any UpstreamTransport)? { entries.withLock { $0[key]?.transport } }
 }

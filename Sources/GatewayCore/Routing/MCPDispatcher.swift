@@ -105,49 +105,77 @@ public struct MCPDispatcher: Sendable {
     /// One message body (already parsed) from a client whose session is a connection (HTTP+SSE, WebSocket):
     /// everything that answers it (replies, progress, log messages the session's level admits, errors) is pushed
     /// onto the session's one stream, in order.
-    public func receive(_ payload: JSONRPCPayload, in session: ClientSession, logger: Logger) async {
+    ///
+    /// `beforeAnswer` runs just before the final answer is pushed (a connection's count of requests in flight drops
+    /// there, so a client that sends its next request on seeing the answer finds the place free).
+    public func receive(
+        _ payload: JSONRPCPayload,
+        in session: ClientSession,
+        logger: Logger,
+        beforeAnswer: @Sendable () -> Void = {}
+    ) async {
         switch payload {
         case .single(let message):
-            await receive(message, in: session, logger: logger)
+            await receive(message, in: session, logger: logger, beforeAnswer: beforeAnswer)
         case .batch(let elements):
             guard MCPProtocolVersion.allowsBatches(session.protocolVersion) else {
+                beforeAnswer()
                 session.push(
                     GatewayError.batchNotAllowed(protocolVersion: session.protocolVersion).jsonRPCResponse(id: nil))
                 return
             }
             let answers = await dispatchBatch(elements, context: MCPRequestContext(session: session, logger: logger))
+            beforeAnswer()
             if !answers.isEmpty { session.push(JSONRPCMessage.encodeBatch(answers)) }
         }
     }
 
     /// One message of a connection session, answered on the session's stream.
-    public func receive(_ message: JSONRPCMessage, in session: ClientSession, logger: Logger) async {
+    public func receive(
+        _ message: JSONRPCMessage,
+        in session: ClientSession,
+        logger: Logger,
+        beforeAnswer: @Sendable () -> Void = {}
+    ) async {
+        func answer(_ bytes: [UInt8]) {
+            beforeAnswer()
+            session.push(bytes)
+        }
         if message.method == "initialize" {
             do throws(GatewayError) {
-                session.push(try await initialize(message, in: session))
+                answer(try await initialize(message, in: session))
             } catch {
-                session.push(error.jsonRPCResponse(id: message.id))
+                answer(error.jsonRPCResponse(id: message.id))
             }
             return
         }
         if message.kind == .request, !session.isInitialized, message.method != "ping" {
-            session.push(
+            answer(
                 GatewayError(.invalidRequest, "Invalid Request: send initialize first").jsonRPCResponse(id: message.id))
             return
         }
         let context = MCPRequestContext(session: session, logger: logger)
-        guard let reply = await dispatch(message, context: context) else { return }
+        guard let reply = await dispatch(message, context: context) else {
+            beforeAnswer()
+            return
+        }
         switch reply {
         case .response(let bytes):
-            session.push(bytes)
+            answer(bytes)
         case .stream(let first, let rest):
             let filter = LogFilter(context)
-            if filter.admits(first) { session.push(first) }
+            // One message is held back, so the last one (the answer) is known as such.
+            var held = first
             do {
-                for try await next in rest where filter.admits(next) { session.push(next) }
+                for try await next in rest {
+                    if filter.admits(held) { session.push(held) }
+                    held = next
+                }
+                answer(held)
             } catch {
+                if filter.admits(held) { session.push(held) }
                 let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-                session.push(failure.jsonRPCResponse(id: message.id))
+                answer(failure.jsonRPCResponse(id: message.id))
             }
         }
     }

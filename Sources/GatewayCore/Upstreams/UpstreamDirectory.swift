@@ -1,3 +1,4 @@
+import Foundation
 import GatewayWire
 import Logging
 import Synchronization
@@ -16,6 +17,8 @@ public final class UpstreamDirectory: Sendable {
         var byPrefix: [String: UpstreamServer] = [:]
         /// Instances added at run time, in the order they came: what the registry store keeps.
         var registered: [InstanceRegistration] = []
+        /// Stored registrations that could not be applied at start; kept in the store all the same.
+        var retained: [InstanceRegistration] = []
 
         mutating func insert(_ server: UpstreamServer) {
             servers.append(server)
@@ -70,46 +73,66 @@ public final class UpstreamDirectory: Sendable {
     private let runner = FleetRunner()
     private let builder: Builder?
     private let store: (any RegistryStore)?
+    /// Set when the store could not be read at start: changes are refused, so the next save cannot overwrite
+    /// registrations it never read.
+    private let storeProblem: String?
     /// How long a removed instance's calls in flight may take before it is stopped anyway.
     let removalGrace: Duration
 
     /// A fixed set of servers (tests); registering needs a ``Builder``.
     public init(servers: [UpstreamServer], removalGrace: Duration = .seconds(30)) {
-        var snapshot = Snapshot()
-        for server in servers { snapshot.insert(server) }
-        self.snapshot = Mutex(snapshot)
+        self.snapshot = Mutex(Snapshot())
         self.builder = nil
         self.store = nil
+        self.storeProblem = nil
         self.removalGrace = removalGrace
-        for server in servers { schedule(server) }
+        snapshot.withLock { snapshot in
+            for server in servers {
+                snapshot.insert(server)
+                schedule(server)
+            }
+        }
     }
 
-    /// The configured servers, plus the instances `store` kept from earlier runs (an entry that no longer fits is
-    /// logged and left out).
+    /// The configured servers, plus the instances `store` kept from earlier runs. An entry that no longer fits
+    /// (its id taken, its name now another server's prefix) is logged, left out, and kept in the store.
     public init(builder: Builder, store: (any RegistryStore)? = nil, removalGrace: Duration = .seconds(30)) {
-        var snapshot = Snapshot()
-        for server in builder.configuration.servers { snapshot.insert(builder.server(server)) }
-        self.snapshot = Mutex(snapshot)
+        self.snapshot = Mutex(Snapshot())
         self.builder = builder
         self.store = store
         self.removalGrace = removalGrace
-        for server in snapshot.servers { schedule(server) }
-        guard let store else { return }
-        do throws(GatewayError) {
-            for registration in try store.load() {
-                do throws(GatewayError) {
-                    _ = try add(registration, persist: false)
-                } catch {
-                    builder.logger.error(
-                        "registered instance left out",
-                        metadata: [
-                            "gateway.upstream": "\(registration.server)",
-                            "gateway.instance": "\(registration.instance.id)", "error": "\(error.message)",
-                        ])
-                }
+        var stored: [InstanceRegistration] = []
+        var problem: String?
+        if let store {
+            do throws(GatewayError) {
+                stored = try store.load()
+            } catch {
+                problem = error.message
+                builder.logger.error(
+                    "registry could not be read: starting without it, and refusing changes until it is fixed",
+                    metadata: ["error": "\(error.message)"])
             }
-        } catch {
-            builder.logger.error("registry could not be read; starting without it", metadata: ["error": "\(error)"])
+        }
+        self.storeProblem = problem
+        snapshot.withLock { snapshot in
+            for server in builder.configuration.servers {
+                let upstream = builder.server(server)
+                snapshot.insert(upstream)
+                schedule(upstream)
+            }
+        }
+        for registration in stored {
+            do throws(GatewayError) {
+                _ = try add(registration, persist: false)
+            } catch {
+                snapshot.withLock { $0.retained.append(registration) }
+                builder.logger.error(
+                    "registered instance left out (kept in the registry)",
+                    metadata: [
+                        "gateway.upstream": "\(registration.server)",
+                        "gateway.instance": "\(registration.instance.id)", "error": "\(error.message)",
+                    ])
+            }
         }
     }
 
@@ -137,8 +160,9 @@ public final class UpstreamDirectory: Sendable {
 
     /// Adds an instance: to its server, or as a new server (named as the registration says, with the gateway-wide
     /// defaults). Its connection starts at once; the registry store keeps it.
-    /// - Throws: `invalidParams` for a name that cannot be a server's or an id the server already has;
-    ///   `internalError` when the store cannot keep it (nothing changed then).
+    /// - Throws: `invalidParams` for a name that cannot be a server's; `conflict` for an id the server already has
+    ///   or a name that is another server's prefix; `internalError` when the store cannot keep it (nothing changed
+    ///   then).
     @discardableResult
     public func register(_ registration: InstanceRegistration) throws(GatewayError) -> UpstreamServer {
         try add(registration, persist: true)
@@ -146,13 +170,14 @@ public final class UpstreamDirectory: Sendable {
 
     private func add(_ registration: InstanceRegistration, persist: Bool) throws(GatewayError) -> UpstreamServer {
         guard let builder else { throw GatewayError(.internalError, "this directory does not take registrations") }
+        if persist { try checkStore() }
         let separator = builder.configuration.naming.separator
         do throws(ConfigurationError) {
             try GatewayConfiguration.checkServerName(registration.server, path: "server", separator: separator)
         } catch {
             throw GatewayError(.invalidParams, "Invalid registration: \(error)")
         }
-        let (server, created) = try snapshot.withLock { snapshot throws(GatewayError) -> (UpstreamServer, Bool) in
+        let server = try snapshot.withLock { snapshot throws(GatewayError) -> UpstreamServer in
             let existing = snapshot.byName[registration.server]
             if let existing, existing.members.contains(where: { $0.member.id == registration.instance.id }) {
                 throw GatewayError(
@@ -165,21 +190,22 @@ public final class UpstreamDirectory: Sendable {
                     .conflict, "Conflict: \"\(registration.server)\" is already another server's prefix")
             }
             if persist, let store {
-                try store.save(snapshot.registered + [registration])
+                try store.save(snapshot.retained + snapshot.registered + [registration])
             }
             snapshot.registered.append(registration)
+            // Started under the lock, so a removal that follows finds the job to stop.
             if let existing {
                 let transport = builder.transport(for: registration.instance, of: existing.configuration)
                 _ = existing.add(registration.instance, transport: transport)
-                schedule(transport, of: existing)
-                return (existing, false)
+                runner.start(Self.key(transport)) { await transport.run() }
+                return existing
             }
             let server = builder.server(
                 ServerConfiguration(name: registration.server, instances: [registration.instance]))
             snapshot.insert(server)
-            return (server, true)
+            schedule(server)
+            return server
         }
-        if created { schedule(server) }
         builder.logger.info(
             "instance registered",
             metadata: [
@@ -189,29 +215,50 @@ public final class UpstreamDirectory: Sendable {
         return server
     }
 
-    /// Removes an instance: it takes no new requests at once; its calls in flight get up to ``removalGrace`` to
-    /// finish, then its connection is stopped (a stdio process and its process group end). The last instance of a
-    /// server takes the server with it. The registry store forgets it first.
-    /// - Throws: `unknownServer` for an unknown server or instance.
+    /// Removes an instance: it takes no new requests at once; its calls in flight get up to ``removalGrace`` (and at
+    /// most the server's `timeout`) to finish, then its connection is stopped (a stdio process and its process group
+    /// end). The last instance of a server takes the server with it, and the sessions that saw it are told to list
+    /// again. The registry store forgets it first.
+    /// - Throws: `unknownServer` for an unknown server or instance (or one already being removed).
     public func deregister(server name: String, instance id: String) async throws(GatewayError) {
-        let server = try snapshot.withLock { snapshot throws(GatewayError) -> UpstreamServer in
-            guard let server = snapshot.byName[name], server.members.contains(where: { $0.member.id == id }) else {
+        try checkStore()
+        let (server, dropped) = try snapshot.withLock { snapshot throws(GatewayError) -> (UpstreamServer, Bool) in
+            guard let server = snapshot.byName[name],
+                server.members.contains(where: { $0.member.id == id && !$0.member.retiring })
+            else {
                 throw GatewayError(.unknownServer, "Unknown instance: server \"\(name)\" has no instance \"\(id)\"")
             }
             let remaining = snapshot.registered.filter { !($0.server == name && $0.instance.id == id) }
-            if remaining.count != snapshot.registered.count, let store { try store.save(remaining) }
+            if remaining.count != snapshot.registered.count, let store {
+                try store.save(snapshot.retained + remaining)
+            }
             snapshot.registered = remaining
-            // The last instance: the server leaves the directory now, so no new request is routed to it.
-            if server.instanceCount == 1 { snapshot.drop(server) }
-            return server
+            _ = server.retire(id)
+            // Its last instance going: the server leaves now, so no new request is routed to it.
+            let dropped = server.activeInstanceCount == 0
+            if dropped { snapshot.drop(server) }
+            return (server, dropped)
         }
         builder?.logger.info(
             "instance deregistered", metadata: ["gateway.upstream": "\(name)", "gateway.instance": "\(id)"])
-        let grace = min(removalGrace, server.configuration.callTimeout)
-        if let transport = await server.remove(id, grace: grace) {
-            await runner.stop(Self.key(transport, of: server))
+        await server.drain(id, grace: min(removalGrace, server.configuration.callTimeout))
+        if let transport = server.transport(of: id) { await runner.stop(Self.key(transport)) }
+        server.removeRetired(id)
+        if dropped {
+            await runner.stop(Self.healthKey(server))
+            await server.stopSessionProcesses()
+            // What announces a server ready also tells the sessions that saw it to list again.
+            builder?.events.onReady(name, id)
         }
-        if server.instanceCount == 0 { await runner.stop(Self.healthKey(server)) }
+    }
+
+    private func checkStore() throws(GatewayError) {
+        if let storeProblem {
+            throw GatewayError(
+                .internalError,
+                "the registry could not be read at start (\(storeProblem)); fix it and restart before changing instances"
+            )
+        }
     }
 
     // MARK: Jobs
@@ -227,24 +274,14 @@ public final class UpstreamDirectory: Sendable {
                     guard let builder, let server else { return UnstartedInstance(instanceID: instance.id) }
                     return builder.transport(for: instance, of: server.configuration)
                 },
-                start: { [weak server] transport in
-                    guard let server else { return }
-                    runner.start(Self.key(transport, of: server)) { await transport.run() }
-                },
-                stop: { [weak server] transport in
-                    guard let server else { return }
-                    await runner.stop(Self.key(transport, of: server))
-                }
+                start: { transport in runner.start(Self.key(transport)) { await transport.run() } },
+                stop: { transport in await runner.stop(Self.key(transport)) }
             ))
         runner.start(Self.healthKey(server)) { await server.runHealthChecks() }
     }
 
-    private func schedule(_ transport: any UpstreamTransport, of server: UpstreamServer) {
-        runner.start(Self.key(transport, of: server)) { await transport.run() }
-    }
-
-    private static func key(_ transport: any UpstreamTransport, of server: UpstreamServer) -> String {
-        "instance \(ObjectIdentifier(server).hashValue) \(transport.instanceID)"
+    private static func key(_ transport: any UpstreamTransport) -> String {
+        "instance \(ObjectIdentifier(transport).hashValue)"
     }
 
     private static func healthKey(_ server: UpstreamServer) -> String {
@@ -253,19 +290,33 @@ public final class UpstreamDirectory: Sendable {
 }
 
 extension UpstreamInstanceConfiguration.Transport {
-    /// The command or URL, for logs and the registry (never environment values or headers).
+    /// The command or URL, for logs: a URL without credentials or query, a command without its arguments (either may
+    /// hold secrets); never environment values or headers.
     public var summary: String {
         switch self {
-        case .stdio(let command): ([command.command] + command.arguments).joined(separator: " ")
-        case .http(let endpoint): endpoint.url
+        case .stdio(let command):
+            command.arguments.isEmpty ? command.command : "\(command.command) (\(command.arguments.count) arguments)"
+        case .http(let endpoint): HTTPEndpoint.redacted(endpoint.url)
         }
+    }
+}
+
+extension HTTPEndpoint {
+    /// `url` without `user:password@` and with its query left out.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(a URL)" }
+        components.user = nil
+        components.password = nil
+        if components.query != nil { components.query = "…" }
+        return components.string ?? "(a URL)"
     }
 }
 
 /// What a directory without a ``UpstreamDirectory/Builder`` (a fixed test set) makes when a server asks for a new
 /// process: one that never starts.
-private struct UnstartedInstance: UpstreamTransport {
+private final class UnstartedInstance: UpstreamTransport {
     let instanceID: String
+    init(instanceID: String) { self.instanceID = instanceID }
     var status: UpstreamStatus { .down("this directory cannot start processes") }
     var currentHandshake: UpstreamHandshake? { nil }
     func run() async {}

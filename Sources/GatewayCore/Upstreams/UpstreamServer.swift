@@ -118,23 +118,49 @@ public final class UpstreamServer: Sendable {
         }
     }
 
-    /// Takes `id` out of the rotation, waits (at most `grace`) for its calls in flight, then removes it.
-    /// - Returns: its transport, for the caller to stop; `nil` for an unknown id.
-    func remove(_ id: String, grace: Duration) async -> (any UpstreamTransport)? {
-        guard fleet.withLock({ $0.instances[id] != nil }) else { return nil }
-        fleet.withLock { $0.machine.retire(id) }
+    /// Takes `id` out of the rotation: it gets no new calls. `false` for an unknown or already retiring id.
+    func retire(_ id: String) -> Bool {
+        fleet.withLock { fleet in
+            guard fleet.machine.members.contains(where: { $0.id == id && !$0.retiring }) else { return false }
+            fleet.machine.retire(id)
+            return true
+        }
+    }
+
+    /// Waits until the calls in flight on `id` are done, at most `grace` (less if the waiting task is cancelled).
+    func drain(_ id: String, grace: Duration) async {
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline,
+        while ContinuousClock.now < deadline, !Task.isCancelled,
             fleet.withLock({ $0.machine.members.first { $0.id == id }?.inFlight ?? 0 }) > 0
         {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return fleet.withLock { fleet -> (any UpstreamTransport)? in
-            guard let index = fleet.machine.members.firstIndex(where: { $0.id == id }) else { return nil }
+    }
+
+    /// The transport of `id`.
+    func transport(of id: String) -> (any UpstreamTransport)? {
+        fleet.withLock { fleet in
+            fleet.machine.members.firstIndex { $0.id == id }.map { fleet.transports[$0] }
+        }
+    }
+
+    /// Removes `id` (retired and drained) from the server.
+    func removeRetired(_ id: String) {
+        fleet.withLock { fleet in
+            guard let index = fleet.machine.members.firstIndex(where: { $0.id == id }) else { return }
             fleet.machine.remove(id)
             fleet.instances[id] = nil
-            return fleet.transports.remove(at: index)
+            fleet.transports.remove(at: index)
         }
+    }
+
+    /// How many instances take new calls (retiring ones left out).
+    var activeInstanceCount: Int { fleet.withLock { $0.machine.members.count { !$0.retiring } } }
+
+    /// Stops every session's process (the server is being removed).
+    func stopSessionProcesses() async {
+        guard let sessionProcesses, let launcher = launcher.withLock({ $0 }) else { return }
+        for transport in sessionProcesses.removeAll() { await launcher.stop(transport) }
     }
 
     /// How many instances the server has (retiring ones included).

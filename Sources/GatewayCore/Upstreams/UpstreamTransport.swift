@@ -52,7 +52,7 @@ public enum UpstreamStatus: Sendable, Equatable {
 }
 
 /// A live connection to one instance of an upstream server: a supervised process or an HTTP session.
-public protocol UpstreamTransport: Sendable {
+public protocol UpstreamTransport: AnyObject, Sendable {
     var instanceID: String { get }
     var status: UpstreamStatus { get }
     /// The handshake of the running connection, if it is up.

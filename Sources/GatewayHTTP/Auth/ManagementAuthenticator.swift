@@ -24,7 +24,7 @@ struct ManagementAuthenticator: RouterMiddleware {
         }
         let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         // Every secret is compared, so the time taken does not say which one nearly matched.
-        let matched = secrets.reduce(false) { $0 || $1.matches(token) }
+        let matched = secrets.reduce(false) { matched, secret in secret.matches(token) || matched }
         guard matched else { return Self.refusal("Unauthorized: the token is not valid for this route") }
         var context = context
         context.identity = .administrator

@@ -13,14 +13,16 @@ import Logging
 /// server, tool, prompt or resource, 502/504 when the server failed.
 public struct MCPRESTEndpoint: Sendable {
     let router: MCPRouter
-    let maxBodyBytes: Int
+    let checks: RequestChecks
     let logger: Logger
 
-    public init(router: MCPRouter, maxBodyBytes: Int, logger: Logger = Logger(label: "mcp-gateway")) {
+    public init(router: MCPRouter, configuration: GatewayConfiguration, logger: Logger = Logger(label: "mcp-gateway")) {
         self.router = router
-        self.maxBodyBytes = maxBodyBytes
+        self.checks = RequestChecks(origins: configuration.origins, limits: configuration.limits)
         self.logger = logger
     }
+
+    var maxBodyBytes: Int { checks.limits.maxRequestBodyBytes }
 
     enum Operation: String, CaseIterable {
         case listTools = "tools/list"
@@ -40,6 +42,10 @@ public struct MCPRESTEndpoint: Sendable {
         -> Response
     {
         do throws(GatewayError) {
+            // As on /mcp: a browser page of another origin may not call tools (nor, with DNS rebinding, read them),
+            // and a POST must say it is JSON, which a page cannot send without a preflight.
+            try checks.checkOrigin(request)
+            if !operation.isList { try checks.checkContentType(request) }
             guard let identity = context.identity else { throw GatewayError(.unauthorized, "Unauthorized") }
             guard let name, router.server(named: name, for: identity) != nil else {
                 throw GatewayError(.unknownServer, "Unknown server: \(name ?? "")")

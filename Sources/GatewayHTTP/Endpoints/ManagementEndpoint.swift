@@ -102,19 +102,10 @@ public struct ManagementEndpoint: Sendable {
             entry["env"] = .array(command.environment.keys.sorted().map(JSONValue.string))
         case .http(let endpoint):
             entry["transport"] = .string(endpoint.kind == .sse ? "sse" : "http")
-            entry["endpoint"] = .string(Self.withoutCredentials(endpoint.url))
+            entry["endpoint"] = .string(HTTPEndpoint.redacted(endpoint.url))
             entry["headers"] = .array(endpoint.headers.keys.sorted().map(JSONValue.string))
         }
         if let metadata = instance.metadata { entry["metadata"] = metadata }
-    }
-
-    /// `url` without a `user:password@` part.
-    static func withoutCredentials(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.user != nil || components.password != nil
-        else { return url }
-        components.user = nil
-        components.password = nil
-        return components.string ?? url
     }
 
     /// `POST /gateway/register`.

@@ -182,8 +182,8 @@ public struct WebSocketEndpoint: Sendable {
                     continue
                 }
                 requests.addTask {
-                    await dispatcher.receive(payload, in: session, logger: logger)
-                    slots.release()
+                    // The place is free before the answer leaves: the client may send its next request on seeing it.
+                    await dispatcher.receive(payload, in: session, logger: logger) { slots.release() }
                 }
             }
         }
