@@ -2,22 +2,10 @@ import Testing
 
 @testable import GatewayCore
 
-/// A deterministic generator (SplitMix64), so `random` is tested without flakiness.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("upstream pool state machine")
 final class UpstreamPoolStateMachineTests {
-    var generator = SeededGenerator(state: 42)
+    /// Deterministic (``SplitMix``), so `random` is tested without flakiness.
+    var generator = SplitMix(seed: 42)
 
     static func pool(
         _ weights: [Int] = [1, 1, 1],

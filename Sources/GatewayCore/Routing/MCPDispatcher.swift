@@ -164,18 +164,29 @@ public struct MCPDispatcher: Sendable {
             answer(bytes)
         case .stream(let first, let rest):
             let filter = LogFilter(context)
-            // One message is held back, so the last one (the answer) is known as such.
-            var held = first
-            do {
-                for try await next in rest {
-                    if filter.admits(held) { session.push(held) }
-                    held = next
+            // The response is the answer; what comes before it (progress, log messages, the server's requests to the
+            // client) goes out as it comes.
+            var answered = false
+            func relay(_ bytes: [UInt8]) {
+                let kind = (try? JSONRPCMessage.parse(bytes))?.kind
+                if !answered, kind == .response || kind == .errorResponse {
+                    answered = true
+                    answer(bytes)
+                } else if filter.admits(bytes) {
+                    session.push(bytes)
                 }
-                answer(held)
+            }
+            relay(first)
+            do {
+                for try await next in rest { relay(next) }
+                if !answered { beforeAnswer() }
             } catch {
-                if filter.admits(held) { session.push(held) }
                 let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-                answer(failure.jsonRPCResponse(id: message.id))
+                if answered {
+                    session.push(failure.jsonRPCResponse(id: message.id))
+                } else {
+                    answer(failure.jsonRPCResponse(id: message.id))
+                }
             }
         }
     }
